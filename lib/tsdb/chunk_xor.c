@@ -1,0 +1,356 @@
+/* XOR chunk encoder/decoder; see chunk_xor.h and Prometheus chunkenc/xor.go. */
+#include "chunk_xor.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tsdb/tsdb.h>
+
+/* ---- encoder ---------------------------------------------------------------- */
+
+void tsdb_xor_enc_init(tsdb_xor_enc *e)
+{
+    memset(e, 0, sizeof(*e));
+    e->leading = 0xff;
+}
+
+void tsdb_xor_enc_free(tsdb_xor_enc *e)
+{
+    free(e->buf);
+    tsdb_xor_enc_init(e);
+}
+
+/* Makes room for `bits` more bits; new bytes are zero. */
+static int enc_reserve(tsdb_xor_enc *e, uint32_t bits)
+{
+    uint64_t need = ((uint64_t)e->nbits + bits + 7) / 8;
+    if (need <= e->cap)
+        return 0;
+    uint64_t ncap = e->cap ? (uint64_t)e->cap + e->cap / 2 : 32;
+    if (ncap < need)
+        ncap = need;
+    if (ncap > UINT32_MAX)
+        return -ENOMEM;
+    uint8_t *nb = realloc(e->buf, (size_t)ncap);
+    if (!nb)
+        return -ENOMEM;
+    memset(nb + e->cap, 0, (size_t)(ncap - e->cap));
+    e->buf = nb;
+    e->cap = (uint32_t)ncap;
+    return 0;
+}
+
+/* Writes the low n bits of u, most significant first (room reserved). */
+static void enc_bits(tsdb_xor_enc *e, uint64_t u, unsigned n)
+{
+    while (n > 0) {
+        uint32_t byte = e->nbits >> 3;
+        unsigned room = 8 - (e->nbits & 7);
+        unsigned take = n < room ? n : room;
+        uint8_t chunk = (uint8_t)((u >> (n - take)) & ((1u << take) - 1));
+        e->buf[byte] |= (uint8_t)(chunk << (room - take));
+        e->nbits += take;
+        n -= take;
+    }
+}
+
+static void enc_uvarint(tsdb_xor_enc *e, uint64_t x)
+{
+    while (x >= 0x80) {
+        enc_bits(e, (x & 0x7f) | 0x80, 8);
+        x >>= 7;
+    }
+    enc_bits(e, x, 8);
+}
+
+static void enc_value(tsdb_xor_enc *e, uint64_t vbits)
+{
+    uint64_t delta = vbits ^ e->v;
+    if (delta == 0) {
+        enc_bits(e, 0, 1);
+        return;
+    }
+    enc_bits(e, 1, 1);
+    unsigned lz = (unsigned)__builtin_clzll(delta);
+    unsigned tz = (unsigned)__builtin_ctzll(delta);
+    if (lz >= 32)
+        lz = 31; /* 5-bit field */
+    if (e->leading != 0xff && lz >= e->leading && tz >= e->trailing) {
+        enc_bits(e, 0, 1);
+        enc_bits(e, delta >> e->trailing, 64u - e->leading - e->trailing);
+        return;
+    }
+    e->leading = (uint8_t)lz;
+    e->trailing = (uint8_t)tz;
+    unsigned sig = 64 - lz - tz;
+    enc_bits(e, 1, 1);
+    enc_bits(e, lz, 5);
+    enc_bits(e, sig, 6); /* 64 wraps to 0, as in Prometheus */
+    enc_bits(e, delta >> tz, sig);
+}
+
+static uint64_t dbits(double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    return u;
+}
+
+int tsdb_xor_enc_append(tsdb_xor_enc *e, int64_t t, double v)
+{
+    if (e->count >= TSDB_XOR_MAX_SAMPLES)
+        return -ERANGE;
+    /* Worst case for any sample: 10 varint bytes + 64 bits, or 4+64+2+5+6+64 bits. */
+    int rc = enc_reserve(e, (e->nbits == 0 ? 16 : 0) + 160);
+    if (rc)
+        return rc;
+    if (e->nbits == 0)
+        e->nbits = 16;
+    uint64_t vb = dbits(v);
+    uint64_t tdelta = 0;
+    if (e->count == 0) {
+        uint64_t zz = ((uint64_t)t << 1) ^ (uint64_t)(t >> 63);
+        enc_uvarint(e, zz);
+        enc_bits(e, vb, 64);
+    } else if (e->count == 1) {
+        tdelta = (uint64_t)t - (uint64_t)e->t;
+        enc_uvarint(e, tdelta);
+        enc_value(e, vb);
+    } else {
+        tdelta = (uint64_t)t - (uint64_t)e->t;
+        int64_t dod = (int64_t)(tdelta - e->tdelta);
+        if (dod == 0) {
+            enc_bits(e, 0, 1);
+        } else if (dod >= -((1 << 13) - 1) && dod <= (1 << 13)) {
+            enc_bits(e, 0x2, 2);
+            enc_bits(e, (uint64_t)dod, 14);
+        } else if (dod >= -((1 << 16) - 1) && dod <= (1 << 16)) {
+            enc_bits(e, 0x6, 3);
+            enc_bits(e, (uint64_t)dod, 17);
+        } else if (dod >= -((1 << 19) - 1) && dod <= (1 << 19)) {
+            enc_bits(e, 0xe, 4);
+            enc_bits(e, (uint64_t)dod, 20);
+        } else {
+            enc_bits(e, 0xf, 4);
+            enc_bits(e, (uint64_t)dod, 64);
+        }
+        enc_value(e, vb);
+    }
+    e->t = t;
+    e->v = vb;
+    e->tdelta = tdelta;
+    e->count++;
+    e->buf[0] = (uint8_t)(e->count >> 8);
+    e->buf[1] = (uint8_t)e->count;
+    return 0;
+}
+
+uint8_t *tsdb_xor_enc_take(tsdb_xor_enc *e, uint32_t *len)
+{
+    uint32_t n = (e->nbits + 7) / 8;
+    uint8_t *b = e->buf;
+    if (b && n < e->cap) {
+        uint8_t *s = realloc(b, n);
+        if (s)
+            b = s;
+    }
+    *len = b ? n : 0;
+    e->buf = NULL;
+    tsdb_xor_enc_free(e);
+    return b;
+}
+
+int tsdb_xor_enc_resume(tsdb_xor_enc *e, const uint8_t *data, size_t len)
+{
+    tsdb_xor_dec d;
+    int rc = tsdb_xor_dec_init(&d, data, len);
+    if (rc)
+        return rc;
+    int64_t t;
+    double v;
+    while ((rc = tsdb_xor_dec_next(&d, &t, &v)) == 1)
+        ;
+    if (rc < 0)
+        return rc;
+    tsdb_xor_enc_init(e);
+    if (d.total == 0)
+        return 0;
+    uint32_t used = (d.pos + 7) / 8;
+    e->buf = malloc(used + 32);
+    if (!e->buf)
+        return -ENOMEM;
+    e->cap = used + 32;
+    memcpy(e->buf, data, used);
+    memset(e->buf + used, 0, 32);
+    /* Clear bits past the end of the stream (old writers may leave junk). */
+    if (d.pos & 7)
+        e->buf[used - 1] &= (uint8_t)(0xff << (8 - (d.pos & 7)));
+    e->nbits = d.pos;
+    e->t = d.t;
+    e->v = d.v;
+    e->tdelta = d.tdelta;
+    e->count = d.total;
+    e->leading = d.leading;
+    e->trailing = d.trailing;
+    return 0;
+}
+
+/* ---- decoder ---------------------------------------------------------------- */
+
+int tsdb_xor_dec_init(tsdb_xor_dec *d, const uint8_t *data, size_t len)
+{
+    memset(d, 0, sizeof(*d));
+    if (len < 2 || len > UINT32_MAX / 8)
+        return TSDB_ERR_CORRUPT;
+    d->p = data;
+    d->len = (uint32_t)len;
+    d->pos = 16;
+    d->total = tsdb_xor_count(data, len);
+    return 0;
+}
+
+/* Reads n (1..64) bits MSB-first; -1 past the end. */
+static inline int rd_bits(tsdb_xor_dec *d, unsigned n, uint64_t *out)
+{
+    uint64_t end = (uint64_t)d->pos + n;
+    if (end > (uint64_t)d->len * 8)
+        return -1;
+    uint32_t byte = d->pos >> 3;
+    unsigned off = d->pos & 7;
+    if (n <= 56 && byte + 8 <= d->len) {
+        uint64_t w;
+        memcpy(&w, d->p + byte, 8);
+        w = __builtin_bswap64(w);
+        *out = (w << off) >> (64 - n);
+        d->pos += n;
+        return 0;
+    }
+    uint64_t v = 0;
+    unsigned left = n;
+    uint32_t pos = d->pos;
+    while (left) {
+        unsigned room = 8 - (pos & 7);
+        unsigned take = left < room ? left : room;
+        uint64_t bits = ((unsigned)d->p[pos >> 3] >> (room - take)) & ((1u << take) - 1);
+        v = (v << take) | bits;
+        pos += take;
+        left -= take;
+    }
+    d->pos = pos;
+    *out = v;
+    return 0;
+}
+
+static int rd_uvarint(tsdb_xor_dec *d, uint64_t *out)
+{
+    uint64_t x = 0;
+    for (unsigned i = 0, s = 0; i < 10; i++, s += 7) {
+        uint64_t b;
+        if (rd_bits(d, 8, &b))
+            return -1;
+        if (b < 0x80) {
+            if (i == 9 && b > 1)
+                return -1; /* overflows 64 bits, as Go's ReadUvarint says */
+            *out = x | b << s;
+            return 0;
+        }
+        x |= (b & 0x7f) << s;
+    }
+    return -1;
+}
+
+static int rd_value(tsdb_xor_dec *d)
+{
+    uint64_t bit;
+    if (rd_bits(d, 1, &bit))
+        return -1;
+    if (bit == 0)
+        return 0;
+    if (rd_bits(d, 1, &bit))
+        return -1;
+    if (bit == 1) {
+        uint64_t lz, sig;
+        if (rd_bits(d, 5, &lz) || rd_bits(d, 6, &sig))
+            return -1;
+        if (sig == 0)
+            sig = 64;
+        if (lz + sig > 64)
+            return -1;
+        d->leading = (uint8_t)lz;
+        d->trailing = (uint8_t)(64 - lz - sig);
+    }
+    unsigned m = 64u - d->leading - d->trailing;
+    if (m == 0 || m > 64)
+        return -1;
+    uint64_t x;
+    if (rd_bits(d, m, &x))
+        return -1;
+    d->v ^= x << d->trailing;
+    return 0;
+}
+
+static int dec_fail(tsdb_xor_dec *d)
+{
+    d->read = d->total;
+    return TSDB_ERR_CORRUPT;
+}
+
+int tsdb_xor_dec_next(tsdb_xor_dec *d, int64_t *t, double *v)
+{
+    if (d->read >= d->total)
+        return 0;
+    if (d->read == 0) {
+        uint64_t zz, vb;
+        if (rd_uvarint(d, &zz) || rd_bits(d, 64, &vb))
+            return dec_fail(d);
+        d->t = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
+        d->v = vb;
+    } else if (d->read == 1) {
+        uint64_t td;
+        if (rd_uvarint(d, &td) || rd_value(d))
+            return dec_fail(d);
+        d->tdelta = td;
+        d->t = (int64_t)((uint64_t)d->t + td);
+    } else {
+        unsigned prefix = 0, i;
+        for (i = 0; i < 4; i++) {
+            uint64_t bit;
+            if (rd_bits(d, 1, &bit))
+                return dec_fail(d);
+            prefix = prefix << 1 | (unsigned)bit;
+            if (!bit)
+                break;
+        }
+        unsigned sz = 0;
+        int64_t dod = 0;
+        switch (prefix) {
+        case 0x0: break;
+        case 0x2: sz = 14; break;
+        case 0x6: sz = 17; break;
+        case 0xe: sz = 20; break;
+        default: { /* 0xf */
+            uint64_t b;
+            if (rd_bits(d, 64, &b))
+                return dec_fail(d);
+            dod = (int64_t)b;
+        }
+        }
+        if (sz) {
+            uint64_t b;
+            if (rd_bits(d, sz, &b))
+                return dec_fail(d);
+            if (b > (1ull << (sz - 1)))
+                b -= 1ull << sz; /* two's complement in sz bits */
+            dod = (int64_t)b;
+        }
+        d->tdelta += (uint64_t)dod; /* wraps like Go on corrupt input */
+        d->t = (int64_t)((uint64_t)d->t + d->tdelta);
+        if (rd_value(d))
+            return dec_fail(d);
+    }
+    d->read++;
+    *t = d->t;
+    memcpy(v, &d->v, 8);
+    return 1;
+}
