@@ -1,0 +1,184 @@
+/* objstore: one bucket interface over a local directory (FILESYSTEM) or an
+ * S3-compatible object store (S3), configured with Thanos' objstore keys.
+ *
+ * Threads: an objstore_bucket may be used from any number of threads at the
+ * same time (the S3 backend keeps a locked pool of libcurl handles; the
+ * filesystem backend only uses per-call state). objstore_bucket_close must
+ * not race with other calls on the same bucket.
+ *
+ * Blocking: every call that takes a bucket blocks the calling thread on disk
+ * or network I/O (S3 calls include retries with backoff, bounded by
+ * retry_max_time_ms). Call them from worker threads, never from an event
+ * loop. objstore_config_* functions and objstore_errclass_name never block.
+ *
+ * Errors: functions return 0 or a negative errno-style code, and fill the
+ * objstore_err given (which may be NULL):
+ *   -ENOENT  OBJSTORE_ERR_NOT_FOUND   object (or bucket) does not exist
+ *   -EACCES  OBJSTORE_ERR_ACCESS      denied (bad credentials, signature, policy)
+ *   -EAGAIN  OBJSTORE_ERR_RETRYABLE   transient failure left after the retries
+ *   -EIO     OBJSTORE_ERR_FATAL       anything else from the backend
+ *   -EINVAL, -ERANGE, -ENOMEM          bad arguments / range / no memory (FATAL)
+ * Callbacks may return a negative value to abort; it is returned as is.
+ *
+ * Names are object keys relative to the configured prefix, '/' separated,
+ * without a leading '/'. "Directories" are key prefixes ending in '/'.
+ */
+#ifndef OBJSTORE_OBJSTORE_H
+#define OBJSTORE_OBJSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum objstore_type {
+    OBJSTORE_FILESYSTEM = 0,
+    OBJSTORE_S3 = 1,
+} objstore_type;
+
+typedef enum objstore_lookup {
+    OBJSTORE_LOOKUP_AUTO = 0,   /* virtual-host for AWS/Google/Aliyun, else path */
+    OBJSTORE_LOOKUP_PATH,       /* http://endpoint/bucket/key */
+    OBJSTORE_LOOKUP_VHOST,      /* http://bucket.endpoint/key */
+} objstore_lookup;
+
+#define OBJSTORE_STR_MAX 512
+#define OBJSTORE_PATH_MAX 4096
+#define OBJSTORE_TOKEN_MAX 4096
+
+/* Plain configuration; every string is stored inline (no ownership issues).
+ * Fill with objstore_config_init, then objstore_config_set per key. */
+typedef struct objstore_config {
+    objstore_type type;
+    char prefix[OBJSTORE_STR_MAX];        /* prepended as prefix + "/" + name */
+
+    /* FILESYSTEM */
+    char directory[OBJSTORE_PATH_MAX];    /* default "./data/bucket" */
+
+    /* S3 */
+    char bucket[OBJSTORE_STR_MAX];
+    char endpoint[OBJSTORE_STR_MAX];      /* host[:port], no scheme */
+    char region[OBJSTORE_STR_MAX];        /* "" -> us-east-1 */
+    char access_key[OBJSTORE_STR_MAX];    /* "" -> $AWS_ACCESS_KEY_ID */
+    char secret_key[OBJSTORE_STR_MAX];    /* "" -> $AWS_SECRET_ACCESS_KEY */
+    char session_token[OBJSTORE_TOKEN_MAX]; /* "" -> $AWS_SESSION_TOKEN */
+    bool insecure;                        /* plain http */
+    bool insecure_skip_verify;            /* https without certificate checks */
+    char ca_file[OBJSTORE_PATH_MAX];
+    objstore_lookup lookup;
+    uint64_t part_size;                   /* multipart above this size; default 64 MiB */
+    bool disable_multipart;
+    bool send_content_md5;                /* default true (as Thanos) */
+    bool unsigned_payload;                /* sign UNSIGNED-PAYLOAD (https only advised) */
+    int max_retries;                      /* retries per request; default 10 */
+    uint32_t retry_max_time_ms;           /* bound on one call's retrying; default 120000 */
+    uint32_t connect_timeout_ms;          /* default 10000 */
+    uint32_t idle_timeout_ms;             /* no byte moved for this long -> error; default 120000 */
+    uint32_t list_max_keys;               /* ListObjectsV2 page size; default 1000 */
+} objstore_config;
+
+/* Defaults: FILESYSTEM at ./data/bucket, S3 settings as documented above. */
+void objstore_config_init(objstore_config *c);
+
+/* Sets one option from strings, keys named as in Thanos' objstore config:
+ * "type" (FILESYSTEM|S3), "prefix", "directory", "bucket", "endpoint",
+ * "region", "access_key", "secret_key", "session_token", "insecure",
+ * "ca_file" (alias "http_config.tls_config.ca_file"), "insecure_skip_verify"
+ * (alias "http_config.insecure_skip_verify", "http_config.tls_config.insecure_skip_verify"),
+ * "bucket_lookup_type" (auto|path|virtual-host|virtual-hosted), "part_size",
+ * "disable_multipart", "send_content_md5", "max_retries", "signature_version2"
+ * (only false accepted), "list_objects_version" (only "" / v2), and Aion's own
+ * "unsigned_payload", "retry_max_time", "connect_timeout", "idle_timeout"
+ * (durations like "1m30s", "500ms"), "list_max_keys". A "config." prefix on
+ * a key is ignored, so nested libconfig groups can be flattened as is.
+ * Returns 0, or -EINVAL with a message in err for an unknown key or bad value. */
+int objstore_config_set(objstore_config *c, const char *key, const char *value,
+                        char *err, size_t errlen);
+
+typedef enum objstore_errclass {
+    OBJSTORE_OK = 0,
+    OBJSTORE_ERR_NOT_FOUND,
+    OBJSTORE_ERR_ACCESS,
+    OBJSTORE_ERR_RETRYABLE,
+    OBJSTORE_ERR_FATAL,
+} objstore_errclass;
+
+typedef struct objstore_err {
+    objstore_errclass cls;
+    int status;        /* HTTP status of the last response, 0 if none */
+    char code[64];     /* S3 <Code> (e.g. "NoSuchKey"), curl error or errno name */
+    char msg[640];     /* "<op> <name>: <backend message>" */
+} objstore_err;
+
+/* "ok", "not found", "access denied", "retryable", "fatal". Static string. */
+const char *objstore_errclass_name(objstore_errclass cls);
+
+typedef struct objstore_bucket objstore_bucket;
+
+/* Opens a bucket (copies c; c may be freed afterwards). FILESYSTEM creates the
+ * directory. S3 fills credentials from the environment when empty and checks
+ * the settings, but does not contact the server.
+ * On success *out is owned by the caller: release with objstore_bucket_close. */
+int objstore_bucket_open(const objstore_config *c, objstore_bucket **out,
+                         char *err, size_t errlen);
+void objstore_bucket_close(objstore_bucket *b);
+objstore_type objstore_bucket_type(const objstore_bucket *b);
+
+/* Uploads a whole object atomically: readers and iter see the old object (or
+ * none) until it is complete. S3 uses multipart above part_size and aborts
+ * the multipart upload on failure. data is only read during the call. */
+int objstore_upload_buffer(objstore_bucket *b, const char *name,
+                           const void *data, size_t len, objstore_err *err);
+/* Same from a local file, which must not change during the call. */
+int objstore_upload_file(objstore_bucket *b, const char *name, const char *path,
+                         objstore_err *err);
+
+/* Receives object data in order; return 0 to continue, negative to abort. */
+typedef int (*objstore_write_fn)(void *ud, const void *data, size_t len);
+
+/* Reads bytes [off, off+len) (len < 0: to the end) and passes them to fn.
+ * A range reaching past the end is cut at the end; off beyond the end (of a
+ * non-empty object) gives -ERANGE. On S3 a transfer cut by a transient error
+ * is resumed where it stopped, so fn never sees a byte twice. */
+int objstore_get_cb(objstore_bucket *b, const char *name, uint64_t off, int64_t len,
+                    objstore_write_fn fn, void *ud, objstore_err *err);
+/* Same into a malloc'ed buffer (*data, caller frees with free(); never NULL
+ * on success, even for 0 bytes). */
+int objstore_get(objstore_bucket *b, const char *name, uint64_t off, int64_t len,
+                 void **data, size_t *size, objstore_err *err);
+
+typedef struct objstore_attrs {
+    uint64_t size;
+    int64_t last_modified;  /* unix seconds */
+} objstore_attrs;
+
+int objstore_attributes(objstore_bucket *b, const char *name, objstore_attrs *attrs,
+                        objstore_err *err);
+/* *exists = false and 0 returned when the object does not exist. */
+int objstore_exists(objstore_bucket *b, const char *name, bool *exists, objstore_err *err);
+
+/* Deletes an object. Deleting a missing object succeeds (as on S3). */
+int objstore_delete(objstore_bucket *b, const char *name, objstore_err *err);
+
+#define OBJSTORE_ITER_RECURSIVE 1u
+
+/* Called per entry with a name valid only during the call: an object name, or
+ * (without OBJSTORE_ITER_RECURSIVE) a "directory" ending in '/'. Return 0 to
+ * continue, > 0 to stop (objstore_iter returns 0), < 0 to abort (returned). */
+typedef int (*objstore_iter_fn)(void *ud, const char *name);
+
+/* Lists names starting with prefix in byte order, over every page of results.
+ * To list a directory pass "dir/" (or "" for the top). Without
+ * OBJSTORE_ITER_RECURSIVE, names containing '/' after the prefix are rolled up
+ * into one "directory" entry (delimiter "/"). Objects still being uploaded
+ * are never listed. */
+int objstore_iter(objstore_bucket *b, const char *prefix, unsigned flags,
+                  objstore_iter_fn fn, void *ud, objstore_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
