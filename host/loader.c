@@ -161,7 +161,7 @@ done:
 const char *host_default_plugin_dir(const char *argv0)
 {
     /* Running from a build tree (build/host/aiond): use build/plugins. */
-    static char buf[PATH_MAX];
+    static char buf[PATH_MAX + 32];
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     (void)argv0;
