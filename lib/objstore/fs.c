@@ -83,9 +83,12 @@ static int fs_upload(void *impl, const char *name, const objstore_src *src, objs
         return objstore_seterr(err, -ENOMEM, OBJSTORE_ERR_FATAL, 0, "ENOMEM", "out of memory");
     }
     int fd = -1;
-    /* A concurrent delete may remove an empty parent between mkdir and open. */
-    for (int attempt = 0; attempt < 5 && fd < 0; attempt++) {
+    /* A concurrent delete may remove an empty parent between our mkdir calls
+     * and the open: start over a few times. */
+    for (int attempt = 0; attempt < 20 && fd < 0; attempt++) {
         int mrc = mkdirs(dst, dirlen);
+        if (mrc == -ENOENT)
+            continue;
         if (mrc < 0) {
             rc = objstore_seterrno(err, -mrc, "mkdir for", name);
             goto out;
@@ -311,7 +314,8 @@ static ssize_t read_dir(const char *path, ent **out)
         v[n++].is_dir = is_dir;
     }
     closedir(d);
-    qsort(v, n, sizeof *v, ent_cmp);
+    if (n)
+        qsort(v, n, sizeof *v, ent_cmp);
     *out = v;
     return (ssize_t)n;
 nomem:

@@ -204,7 +204,7 @@ static int s3_iter(void *impl, const char *prefix, int recursive, objstore_iter_
     s3b *b = impl;
     char maxkeys[16];
     snprintf(maxkeys, sizeof maxkeys, "%u", b->max_keys);
-    char *token = NULL;
+    char *token = NULL, *last = NULL;
     int rc = 0;
     size_t pl = strlen(prefix);
     do {
@@ -252,6 +252,18 @@ static int s3_iter(void *impl, const char *prefix, int recursive, objstore_iter_
                 continue; /* not ours: a confused server */
             if (pl && prefix[pl - 1] == '/' && !strcmp(name, prefix))
                 continue; /* directory marker object */
+            /* s3rver repeats a common prefix at the start of the next page
+             * when a page ends just before it: drop the repeat. */
+            if (last && strcmp(name, last) == 0)
+                continue;
+            char *nl = strdup(name);
+            if (!nl) {
+                rc = objstore_seterr(err, -ENOMEM, OBJSTORE_ERR_FATAL, 0, "ENOMEM",
+                                     "out of memory");
+                break;
+            }
+            free(last);
+            last = nl;
             rc = fn(ud, name);
         }
         free(token);
@@ -263,6 +275,7 @@ static int s3_iter(void *impl, const char *prefix, int recursive, objstore_iter_
         objstore_s3_list_free(&l);
     } while (rc == 0 && token);
     free(token);
+    free(last);
     return rc;
 }
 
