@@ -4,6 +4,7 @@
 #ifndef AION_HOST_PLUGINS_H
 #define AION_HOST_PLUGINS_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <aion/plugin.h>
@@ -29,7 +30,11 @@ struct aion_ctx {
     _Atomic bool ready;
     bool ready_explicit;            /* the plugin called set_ready at least once */
     host_plugin_state state;
+    bool init_called;               /* destroy() is due */
     host_diag *diag;                /* where config_error writes while checking */
+    pthread_mutex_t timers_mu;      /* guards timers */
+    aion_timer **timers;            /* the plugin's live timers, cancelled at stop */
+    size_t ntimers;
     char error[512];
 };
 
