@@ -26,7 +26,9 @@ void objstore_config_init(objstore_config *c)
 
 static int bad(char *err, size_t errlen, const char *key, const char *value, const char *why)
 {
-    snprintf(err, errlen, "objstore config: %s = \"%s\": %s", key, value, why);
+    /* Long values are cut so the reason always fits. */
+    snprintf(err, errlen, "objstore config: %s = \"%.48s%s\": %s", key, value,
+             strlen(value) > 48 ? "..." : "", why);
     return -EINVAL;
 }
 
