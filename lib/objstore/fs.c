@@ -43,10 +43,14 @@ static int check_key(const char *key, int allow_empty, objstore_err *err)
 
 static char *join(const fsb *f, const char *key)
 {
-    char *p;
-    if (asprintf(&p, "%s/%s", f->root, key) < 0)
+    size_t rl = strlen(f->root), kl = strlen(key);
+    char *path = malloc(rl + kl + 2);
+    if (!path)
         return NULL;
-    return p;
+    memcpy(path, f->root, rl);
+    path[rl] = '/';
+    memcpy(path + rl + 1, key, kl + 1);
+    return path;
 }
 
 static int mkdirs(char *path, size_t upto)

@@ -15,7 +15,7 @@ typedef struct s3peer {
     int port;
     char dir[PATH_MAX];     /* scratch: data/ and log */
     char log[PATH_MAX + 16];
-    char why[512];          /* reason when unavailable */
+    char why[PATH_MAX + 128]; /* reason when unavailable */
 } s3peer;
 
 /* Prepares a scratch dir and picks a free port. Returns 0, or 77 when node
