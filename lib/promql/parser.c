@@ -1,0 +1,824 @@
+/* PromQL parser: recursive descent with precedence climbing over the
+ * lexer's tokens. Mirrors the grammar and error texts of Prometheus 2.42
+ * (generated_parser.y, parse.go); stops at the first error. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parser_int.h"
+
+/* Binary operator precedences, lowest first (Prometheus' %left/%right). */
+enum { PREC_OR = 1, PREC_AND, PREC_CMP, PREC_ADD, PREC_MUL, PREC_POW };
+
+void pqp_oom(pqp_parser *p)
+{
+    if (!p->failed) {
+        p->oom = true;
+        pqp_error(p, 0, 0, "out of memory");
+    }
+}
+
+void pqp_error(pqp_parser *p, size_t start, size_t end, const char *fmt, ...)
+{
+    if (p->failed)
+        return;
+    p->failed = true;
+    promql_parse_error *e = p->err;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    e->pos_start = start;
+    e->pos_end = end;
+    int line = 1;
+    size_t last_nl = 0;
+    bool have_nl = false;
+    for (size_t i = 0; i < start && i < p->lx.len; i++) {
+        if (p->lx.in[i] == '\n') {
+            line++;
+            last_nl = i;
+            have_nl = true;
+        }
+    }
+    e->line = line;
+    e->col = (int)(have_nl ? start - last_nl : start + 1);
+    if (start > p->lx.len)
+        snprintf(e->text, sizeof e->text, "invalid position: parse error: %s", e->msg);
+    else
+        snprintf(e->text, sizeof e->text, "%d:%d: parse error: %s", e->line, e->col, e->msg);
+}
+
+void pqp_next(pqp_parser *p)
+{
+    pqp_lex_next(&p->lx, &p->tok);
+    if (p->tok.type == T_ERROR)
+        pqp_error(p, p->tok.pos, p->lx.len, "%s", p->lx.err);
+}
+
+void pqp_unexpected(pqp_parser *p, const char *ctx, const char *expected)
+{
+    if (p->failed || p->tok.type == T_ERROR)
+        return;
+    if (!ctx && p->agg_depth > 0)
+        ctx = "aggregation";
+    pqp_buf b = {0};
+    pqp_buf_adds(&b, "unexpected ");
+    pqp_token_desc(p->lx.in, &p->tok, &b);
+    if (ctx) {
+        pqp_buf_adds(&b, " in ");
+        pqp_buf_adds(&b, ctx);
+    }
+    if (expected) {
+        pqp_buf_adds(&b, ", expected ");
+        pqp_buf_adds(&b, expected);
+    }
+    if (b.oom || !b.s)
+        pqp_oom(p);
+    else
+        pqp_error(p, p->tok.pos, p->tok.pos + p->tok.len, "%s", b.s);
+    free(b.s);
+}
+
+bool pqp_is_word_token(pqp_tok t)
+{
+    return t == T_IDENT || t == T_METRIC_IDENT || (t > T_AGG_START && t < T_AGG_END) ||
+           (t > T_KW_START && t < T_KW_END) || t == T_LAND || t == T_LOR || t == T_LUNLESS ||
+           t == T_ATAN2 || t == T_START || t == T_END;
+}
+
+static int binop_prec(pqp_tok t)
+{
+    switch (t) {
+    case T_LOR: return PREC_OR;
+    case T_LAND: case T_LUNLESS: return PREC_AND;
+    case T_EQLC: case T_NEQ: case T_LSS: case T_LTE: case T_GTR: case T_GTE: return PREC_CMP;
+    case T_ADD: case T_SUB: return PREC_ADD;
+    case T_MUL: case T_DIV: case T_MOD: case T_ATAN2: return PREC_MUL;
+    case T_POW: return PREC_POW;
+    default: return 0;
+    }
+}
+
+static promql_binop tok_binop(pqp_tok t)
+{
+    switch (t) {
+    case T_ADD: return PROMQL_OP_ADD;
+    case T_SUB: return PROMQL_OP_SUB;
+    case T_MUL: return PROMQL_OP_MUL;
+    case T_DIV: return PROMQL_OP_DIV;
+    case T_MOD: return PROMQL_OP_MOD;
+    case T_POW: return PROMQL_OP_POW;
+    case T_ATAN2: return PROMQL_OP_ATAN2;
+    case T_EQLC: return PROMQL_OP_EQL;
+    case T_NEQ: return PROMQL_OP_NEQ;
+    case T_GTR: return PROMQL_OP_GTR;
+    case T_LSS: return PROMQL_OP_LSS;
+    case T_GTE: return PROMQL_OP_GTE;
+    case T_LTE: return PROMQL_OP_LTE;
+    case T_LAND: return PROMQL_OP_AND;
+    case T_LOR: return PROMQL_OP_OR;
+    default: return PROMQL_OP_UNLESS;
+    }
+}
+
+static promql_aggop tok_aggop(pqp_tok t)
+{
+    switch (t) {
+    case T_SUM: return PROMQL_AGG_SUM;
+    case T_AVG: return PROMQL_AGG_AVG;
+    case T_COUNT: return PROMQL_AGG_COUNT;
+    case T_MIN: return PROMQL_AGG_MIN;
+    case T_MAX: return PROMQL_AGG_MAX;
+    case T_GROUP: return PROMQL_AGG_GROUP;
+    case T_STDDEV: return PROMQL_AGG_STDDEV;
+    case T_STDVAR: return PROMQL_AGG_STDVAR;
+    case T_TOPK: return PROMQL_AGG_TOPK;
+    case T_BOTTOMK: return PROMQL_AGG_BOTTOMK;
+    case T_COUNT_VALUES: return PROMQL_AGG_COUNT_VALUES;
+    default: return PROMQL_AGG_QUANTILE;
+    }
+}
+
+static promql_node *parse_expr(pqp_parser *p, int min_prec);
+
+/* Current token is a DURATION: parses it (must be > 0, as Prometheus'
+ * parser demands for ranges, steps and offsets). */
+static bool take_duration(pqp_parser *p, int64_t *ms)
+{
+    char err[200];
+    if (promql_parse_duration(p->lx.in + p->tok.pos, p->tok.len, ms, err, sizeof err) != 0) {
+        pqp_error(p, p->tok.pos, p->tok.pos + p->tok.len, "%s", err);
+        return false;
+    }
+    if (*ms == 0) {
+        pqp_error(p, p->tok.pos, p->tok.pos + p->tok.len, "duration must be greater than 0");
+        return false;
+    }
+    return true;
+}
+
+static bool is_label_name(const char *s, size_t n)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool ok = c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  (i > 0 && c >= '0' && c <= '9');
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/* grouping_labels after the keyword: "(" [label {"," label} [","]] ")". */
+static bool parse_grouping_list(pqp_parser *p, char ***out, size_t *n_out)
+{
+    size_t n = 0, cap = 0;
+    char **v = NULL;
+    if (p->tok.type != T_LPAREN) {
+        pqp_unexpected(p, "grouping opts", "\"(\"");
+        return false;
+    }
+    pqp_next(p);
+    while (!p->failed && p->tok.type != T_RPAREN) {
+        bool label_tok = pqp_is_word_token(p->tok.type);
+        if (!label_tok || !is_label_name(p->lx.in + p->tok.pos, p->tok.len)) {
+            pqp_unexpected(p, "grouping opts", "label");
+            break;
+        }
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 4;
+            char **nv = realloc(v, nc * sizeof *nv);
+            if (!nv) {
+                pqp_oom(p);
+                break;
+            }
+            v = nv;
+            cap = nc;
+        }
+        v[n] = strndup(p->lx.in + p->tok.pos, p->tok.len);
+        if (!v[n]) {
+            pqp_oom(p);
+            break;
+        }
+        n++;
+        pqp_next(p);
+        if (p->tok.type == T_COMMA)
+            pqp_next(p);
+        else if (p->tok.type != T_RPAREN)
+            pqp_unexpected(p, "grouping opts", "\",\" or \")\"");
+    }
+    if (p->failed) {
+        pqp_strv_free(v, n);
+        return false;
+    }
+    if (!v && !(v = calloc(1, sizeof *v))) { /* empty list: keep "by ()" apart from none */
+        pqp_oom(p);
+        return false;
+    }
+    pqp_next(p); /* ')' */
+    *out = v;
+    *n_out = n;
+    return !p->failed;
+}
+
+/* "(" args ")" of calls and aggregations; current token is "(". */
+static bool parse_call_args(pqp_parser *p, promql_node ***args_out, size_t *n_out, size_t *end)
+{
+    size_t n = 0, cap = 0;
+    promql_node **args = NULL;
+    pqp_next(p);
+    if (!p->failed && p->tok.type != T_RPAREN) {
+        for (;;) {
+            promql_node *e = parse_expr(p, 0);
+            if (!e)
+                break;
+            if (n == cap) {
+                size_t nc = cap ? cap * 2 : 4;
+                promql_node **na = realloc(args, nc * sizeof *na);
+                if (!na) {
+                    promql_node_free(e);
+                    pqp_oom(p);
+                    break;
+                }
+                args = na;
+                cap = nc;
+            }
+            args[n++] = e;
+            if (p->failed)
+                break;
+            if (p->tok.type == T_COMMA) {
+                size_t comma = p->tok.pos;
+                pqp_next(p);
+                if (!p->failed && p->tok.type == T_RPAREN) {
+                    pqp_error(p, comma, comma + 1, "trailing commas not allowed in function call args");
+                    break;
+                }
+                continue;
+            }
+            if (p->tok.type != T_RPAREN)
+                pqp_unexpected(p, NULL, NULL);
+            break;
+        }
+    }
+    if (!p->failed && !args && !(args = calloc(1, sizeof *args)))
+        pqp_oom(p);
+    if (p->failed) {
+        for (size_t i = 0; i < n; i++)
+            promql_node_free(args[i]);
+        free(args);
+        return false;
+    }
+    *end = p->tok.pos + 1;
+    pqp_next(p); /* ')' */
+    *args_out = args;
+    *n_out = n;
+    return true;
+}
+
+static promql_node *parse_aggregate(pqp_parser *p, pqp_token optok)
+{
+    promql_node *a = pqp_node_new(PROMQL_NODE_AGGREGATE, optok.pos, optok.pos + optok.len);
+    if (!a) {
+        pqp_oom(p);
+        return NULL;
+    }
+    a->aggregate.op = tok_aggop(optok.type);
+    bool have_mod = false;
+    promql_node **args = NULL;
+    size_t n_args = 0, end = 0;
+    p->agg_depth++;
+    if (p->tok.type == T_BY || p->tok.type == T_WITHOUT) {
+        a->aggregate.without = p->tok.type == T_WITHOUT;
+        have_mod = true;
+        pqp_next(p);
+        if (!p->failed)
+            parse_grouping_list(p, &a->aggregate.grouping, &a->aggregate.n_grouping);
+    }
+    if (!p->failed && p->tok.type != T_LPAREN)
+        pqp_unexpected(p, "aggregation", NULL);
+    if (!p->failed)
+        parse_call_args(p, &args, &n_args, &end);
+    p->agg_depth--;
+    if (!p->failed && !have_mod && (p->tok.type == T_BY || p->tok.type == T_WITHOUT)) {
+        a->aggregate.without = p->tok.type == T_WITHOUT;
+        pqp_next(p);
+        if (!p->failed && parse_grouping_list(p, &a->aggregate.grouping, &a->aggregate.n_grouping))
+            end = p->tok.pos; /* approximate: only starts matter for errors */
+    }
+    a->pos_end = end;
+    if (!p->failed) {
+        size_t want = promql_aggop_has_param(a->aggregate.op) ? 2 : 1;
+        if (n_args == 0)
+            pqp_error(p, a->pos_start, end, "no arguments for aggregate expression provided");
+        else if (n_args != want)
+            pqp_error(p, a->pos_start, end,
+                     "wrong number of arguments for aggregate expression provided, expected %zu, got %zu",
+                     want, n_args);
+    }
+    if (p->failed) {
+        for (size_t i = 0; i < n_args; i++)
+            promql_node_free(args[i]);
+        free(args);
+        promql_node_free(a);
+        return NULL;
+    }
+    if (n_args == 2) {
+        a->aggregate.param = args[0];
+        a->aggregate.expr = args[1];
+    } else {
+        a->aggregate.expr = args[0];
+    }
+    free(args);
+    return a;
+}
+
+static promql_node *parse_call(pqp_parser *p, pqp_token name)
+{
+    promql_node **args = NULL;
+    size_t n_args = 0, end = 0;
+    if (!parse_call_args(p, &args, &n_args, &end))
+        return NULL;
+    char fname[64];
+    size_t fl = name.len < sizeof fname - 1 ? name.len : sizeof fname - 1;
+    memcpy(fname, p->lx.in + name.pos, fl);
+    fname[fl] = '\0';
+    const promql_function *f = name.len < sizeof fname - 1 ? promql_function_lookup(fname) : NULL;
+    promql_node *c = f ? pqp_node_new(PROMQL_NODE_CALL, name.pos, end) : NULL;
+    if (!c) {
+        if (!f) {
+            pqp_buf b = {0};
+            pqp_buf_go_quote(&b, p->lx.in + name.pos, name.len, 0);
+            pqp_error(p, name.pos, name.pos + name.len, "unknown function with name %s",
+                     b.s ? b.s : "");
+            free(b.s);
+        } else {
+            pqp_oom(p);
+        }
+        for (size_t i = 0; i < n_args; i++)
+            promql_node_free(args[i]);
+        free(args);
+        return NULL;
+    }
+    c->call.func = f->id;
+    c->call.args = args;
+    c->call.n_args = n_args;
+    return c;
+}
+
+/* A metric name (already the current token) with optional "{...}". */
+static promql_node *parse_selector(pqp_parser *p, const pqp_token *name)
+{
+    promql_matcher *ms = NULL;
+    size_t n = 0;
+    size_t start = name ? name->pos : p->tok.pos;
+    size_t end = name ? name->pos + name->len : 0;
+    if (p->tok.type == T_LBRACE) {
+        if (pqp_parse_label_matchers(p, &ms, &n, &end) != 0) {
+            pqp_matchers_free(ms, n);
+            return NULL;
+        }
+    }
+    return pqp_vector_selector(p, name ? p->lx.in + name->pos : NULL, name ? name->len : 0, ms, n,
+                              start, end);
+}
+
+static promql_node *parse_primary(pqp_parser *p)
+{
+    pqp_token t = p->tok;
+    switch (t.type) {
+    case T_NUMBER: {
+        double v;
+        char err[400];
+        if (pqp_parse_number(p->lx.in + t.pos, t.len, &v, err, sizeof err) != 0) {
+            pqp_error(p, t.pos, t.pos + t.len, "%s", err);
+            return NULL;
+        }
+        promql_node *n = pqp_node_new(PROMQL_NODE_NUMBER, t.pos, t.pos + t.len);
+        if (!n) {
+            pqp_oom(p);
+            return NULL;
+        }
+        n->number.value = v;
+        pqp_next(p);
+        return n;
+    }
+    case T_STRING: {
+        size_t len;
+        char *s = pqp_unquote_token(p, &t, &len);
+        if (!s)
+            return NULL;
+        promql_node *n = pqp_node_new(PROMQL_NODE_STRING, t.pos, t.pos + t.len);
+        if (!n) {
+            free(s);
+            pqp_oom(p);
+            return NULL;
+        }
+        n->string.value = s;
+        n->string.len = len;
+        pqp_next(p);
+        return n;
+    }
+    case T_LPAREN: {
+        pqp_next(p);
+        promql_node *e = parse_expr(p, 0);
+        if (!e)
+            return NULL;
+        if (p->tok.type != T_RPAREN) {
+            pqp_unexpected(p, NULL, NULL);
+            promql_node_free(e);
+            return NULL;
+        }
+        promql_node *n = pqp_node_new(PROMQL_NODE_PAREN, t.pos, p->tok.pos + 1);
+        if (!n) {
+            promql_node_free(e);
+            pqp_oom(p);
+            return NULL;
+        }
+        n->paren.expr = e;
+        pqp_next(p);
+        return n;
+    }
+    case T_LBRACE:
+        return parse_selector(p, NULL);
+    case T_IDENT:
+        pqp_next(p);
+        if (p->failed)
+            return NULL;
+        if (p->tok.type == T_LPAREN)
+            return parse_call(p, t);
+        return parse_selector(p, &t);
+    case T_METRIC_IDENT:
+    case T_BY:
+    case T_WITHOUT:
+    case T_OFFSET:
+    case T_LAND:
+    case T_LOR:
+    case T_LUNLESS:
+    case T_START:
+    case T_END:
+        pqp_next(p);
+        if (p->failed)
+            return NULL;
+        return parse_selector(p, &t);
+    default:
+        break;
+    }
+    if (t.type > T_AGG_START && t.type < T_AGG_END) {
+        pqp_next(p);
+        if (p->failed)
+            return NULL;
+        if (p->tok.type == T_LPAREN || p->tok.type == T_BY || p->tok.type == T_WITHOUT)
+            return parse_aggregate(p, t);
+        return parse_selector(p, &t); /* e.g. `sum` used as a metric name */
+    }
+    pqp_unexpected(p, NULL, NULL);
+    return NULL;
+}
+
+/* `[range]` / `[range:step]` after e (current token '['). */
+static promql_node *parse_range(pqp_parser *p, promql_node *e)
+{
+    size_t lb = p->tok.pos;
+    int64_t range, step = 0;
+    pqp_next(p);
+    if (p->failed)
+        goto fail;
+    if (p->tok.type != T_DURATION) {
+        pqp_unexpected(p, "subquery selector", "duration");
+        goto fail;
+    }
+    if (!take_duration(p, &range))
+        goto fail;
+    pqp_next(p);
+    if (p->failed)
+        goto fail;
+    if (p->tok.type == T_RBRACKET) {
+        size_t rb = p->tok.pos + 1;
+        const char *msg = NULL;
+        if (e->kind != PROMQL_NODE_VECTOR)
+            msg = "ranges only allowed for vector selectors";
+        else if (e->vector.mod.offset_ms != 0)
+            msg = "no offset modifiers allowed before range";
+        else if (e->vector.mod.at != PROMQL_AT_NONE)
+            msg = "no @ modifiers allowed before range";
+        if (msg) {
+            pqp_error(p, lb, rb, "%s", msg);
+            goto fail;
+        }
+        promql_node *m = pqp_node_new(PROMQL_NODE_MATRIX, e->pos_start, rb);
+        if (!m) {
+            pqp_oom(p);
+            goto fail;
+        }
+        m->matrix.vector = e;
+        m->matrix.range_ms = range;
+        pqp_next(p);
+        return m;
+    }
+    if (p->tok.type != T_COLON) {
+        pqp_unexpected(p, "subquery or range", "\":\" or \"]\"");
+        goto fail;
+    }
+    pqp_next(p);
+    if (p->failed)
+        goto fail;
+    if (p->tok.type == T_DURATION) {
+        if (!take_duration(p, &step))
+            goto fail;
+        pqp_next(p);
+        if (p->failed)
+            goto fail;
+        if (p->tok.type != T_RBRACKET) {
+            pqp_unexpected(p, "subquery selector", "\"]\"");
+            goto fail;
+        }
+    } else if (p->tok.type != T_RBRACKET) {
+        pqp_unexpected(p, "subquery selector", "duration or \"]\"");
+        goto fail;
+    }
+    promql_node *s = pqp_node_new(PROMQL_NODE_SUBQUERY, e->pos_start, p->tok.pos + 1);
+    if (!s) {
+        pqp_oom(p);
+        goto fail;
+    }
+    s->subquery.expr = e;
+    s->subquery.range_ms = range;
+    s->subquery.step_ms = step;
+    pqp_next(p);
+    return s;
+fail:
+    promql_node_free(e);
+    return NULL;
+}
+
+/* The modifiers an offset or @ applies to, or NULL with an error. */
+static promql_modifiers *modifiers_of(pqp_parser *p, promql_node *e, const char *what)
+{
+    if (e->kind == PROMQL_NODE_VECTOR)
+        return &e->vector.mod;
+    if (e->kind == PROMQL_NODE_MATRIX)
+        return &e->matrix.vector->vector.mod;
+    if (e->kind == PROMQL_NODE_SUBQUERY)
+        return &e->subquery.mod;
+    pqp_error(p, e->pos_start, e->pos_end,
+             "%s modifier must be preceded by an instant vector selector or range vector selector or a subquery",
+             what);
+    return NULL;
+}
+
+static promql_node *parse_offset(pqp_parser *p, promql_node *e)
+{
+    bool neg = false;
+    int64_t d;
+    pqp_next(p);
+    if (!p->failed && p->tok.type == T_SUB) {
+        neg = true;
+        pqp_next(p);
+    }
+    if (p->failed)
+        goto fail;
+    if (p->tok.type != T_DURATION) {
+        pqp_unexpected(p, "offset", "duration");
+        goto fail;
+    }
+    if (!take_duration(p, &d))
+        goto fail;
+    promql_modifiers *mod = modifiers_of(p, e, "offset");
+    if (!mod)
+        goto fail;
+    if (mod->offset_ms != 0) {
+        pqp_error(p, e->pos_start, e->pos_end, "offset may not be set multiple times");
+        goto fail;
+    }
+    mod->offset_ms = neg ? -d : d;
+    e->pos_end = p->tok.pos + p->tok.len;
+    pqp_next(p);
+    return e;
+fail:
+    promql_node_free(e);
+    return NULL;
+}
+
+static promql_node *parse_at(pqp_parser *p, promql_node *e)
+{
+    pqp_next(p);
+    if (p->failed)
+        goto fail;
+    if (p->tok.type == T_START || p->tok.type == T_END) {
+        promql_at_kind kind = p->tok.type == T_START ? PROMQL_AT_START : PROMQL_AT_END;
+        pqp_next(p);
+        if (!p->failed && p->tok.type != T_LPAREN)
+            pqp_unexpected(p, "@", "timestamp");
+        if (!p->failed)
+            pqp_next(p);
+        if (!p->failed && p->tok.type != T_RPAREN)
+            pqp_unexpected(p, "@", "timestamp");
+        if (p->failed)
+            goto fail;
+        promql_modifiers *mod = modifiers_of(p, e, "@");
+        if (!mod)
+            goto fail;
+        if (mod->at != PROMQL_AT_NONE) {
+            pqp_error(p, e->pos_start, e->pos_end, "@ <timestamp> may not be set multiple times");
+            goto fail;
+        }
+        mod->at = kind;
+        e->pos_end = p->tok.pos + 1;
+        pqp_next(p);
+        return e;
+    }
+    double sign = 1;
+    if (p->tok.type == T_ADD || p->tok.type == T_SUB) {
+        sign = p->tok.type == T_SUB ? -1 : 1;
+        pqp_next(p);
+        if (p->failed)
+            goto fail;
+    }
+    if (p->tok.type != T_NUMBER) {
+        pqp_unexpected(p, "@", "timestamp");
+        goto fail;
+    }
+    double ts;
+    char err[400];
+    if (pqp_parse_number(p->lx.in + p->tok.pos, p->tok.len, &ts, err, sizeof err) != 0) {
+        pqp_error(p, p->tok.pos, p->tok.pos + p->tok.len, "%s", err);
+        goto fail;
+    }
+    ts *= sign;
+    if (isnan(ts) || isinf(ts) || ts >= 9223372036854775808.0 || ts <= -9223372036854775808.0) {
+        pqp_buf b = {0};
+        pqp_buf_go_float_f(&b, ts);
+        pqp_error(p, e->pos_start, e->pos_end, "timestamp out of bounds for @ modifier: %s",
+                 b.s ? b.s : "");
+        free(b.s);
+        goto fail;
+    }
+    promql_modifiers *mod = modifiers_of(p, e, "@");
+    if (!mod)
+        goto fail;
+    if (mod->at != PROMQL_AT_NONE) {
+        pqp_error(p, e->pos_start, e->pos_end, "@ <timestamp> may not be set multiple times");
+        goto fail;
+    }
+    double ms = round(ts * 1000);
+    mod->at = PROMQL_AT_TIMESTAMP;
+    /* Go's int64() of an out-of-range float gives MinInt64 on amd64. */
+    mod->at_ms = (ms >= 9223372036854775808.0 || ms < -9223372036854775808.0) ? INT64_MIN
+                                                                               : (int64_t)ms;
+    e->pos_end = p->tok.pos + p->tok.len;
+    pqp_next(p);
+    return e;
+fail:
+    promql_node_free(e);
+    return NULL;
+}
+
+static promql_node *parse_postfix(pqp_parser *p, promql_node *e)
+{
+    while (e && !p->failed) {
+        switch (p->tok.type) {
+        case T_LBRACKET: e = parse_range(p, e); break;
+        case T_OFFSET: e = parse_offset(p, e); break;
+        case T_AT: e = parse_at(p, e); break;
+        default: return e;
+        }
+    }
+    return e;
+}
+
+static promql_node *parse_unary(pqp_parser *p)
+{
+    if (p->tok.type == T_ADD || p->tok.type == T_SUB) {
+        pqp_token op = p->tok;
+        pqp_next(p);
+        if (p->failed)
+            return NULL;
+        /* Unary binds like '*' (Prometheus: %prec MUL): only '^' binds tighter. */
+        promql_node *e = parse_expr(p, PREC_POW);
+        if (!e)
+            return NULL;
+        if (e->kind == PROMQL_NODE_NUMBER) {
+            if (op.type == T_SUB)
+                e->number.value = -e->number.value;
+            e->pos_start = op.pos;
+            return e;
+        }
+        promql_node *u = pqp_node_new(PROMQL_NODE_UNARY, op.pos, e->pos_end);
+        if (!u) {
+            promql_node_free(e);
+            pqp_oom(p);
+            return NULL;
+        }
+        u->unary.op = op.type == T_SUB ? PROMQL_UNOP_SUB : PROMQL_UNOP_ADD;
+        u->unary.expr = e;
+        return u;
+    }
+    promql_node *e = parse_primary(p);
+    return e ? parse_postfix(p, e) : NULL;
+}
+
+/* bool, on/ignoring (...), group_left/group_right [(...)]. */
+static promql_vector_matching *parse_bin_modifiers(pqp_parser *p, bool *ret_bool)
+{
+    promql_vector_matching *m = calloc(1, sizeof *m);
+    if (!m) {
+        pqp_oom(p);
+        return NULL;
+    }
+    m->card = PROMQL_CARD_ONE_TO_ONE;
+    if (p->tok.type == T_BOOL) {
+        *ret_bool = true;
+        pqp_next(p);
+    }
+    if (!p->failed && (p->tok.type == T_ON || p->tok.type == T_IGNORING)) {
+        m->on = p->tok.type == T_ON;
+        pqp_next(p);
+        if (!p->failed && parse_grouping_list(p, &m->labels, &m->n_labels) &&
+            (p->tok.type == T_GROUP_LEFT || p->tok.type == T_GROUP_RIGHT)) {
+            m->card = p->tok.type == T_GROUP_LEFT ? PROMQL_CARD_MANY_TO_ONE
+                                                  : PROMQL_CARD_ONE_TO_MANY;
+            pqp_next(p);
+            if (!p->failed && p->tok.type == T_LPAREN)
+                parse_grouping_list(p, &m->include, &m->n_include);
+        }
+    }
+    if (p->failed) {
+        pqp_matching_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static promql_node *parse_expr(pqp_parser *p, int min_prec)
+{
+    promql_node *lhs = parse_unary(p);
+    while (lhs && !p->failed) {
+        int prec = binop_prec(p->tok.type);
+        if (prec == 0 || prec < min_prec)
+            break;
+        promql_binop op = tok_binop(p->tok.type);
+        bool ret_bool = false;
+        pqp_next(p);
+        promql_vector_matching *m = p->failed ? NULL : parse_bin_modifiers(p, &ret_bool);
+        if (!m) {
+            promql_node_free(lhs);
+            return NULL;
+        }
+        /* '^' is right-associative, everything else left-associative. */
+        promql_node *rhs = parse_expr(p, op == PROMQL_OP_POW ? prec : prec + 1);
+        promql_node *b = rhs ? pqp_node_new(PROMQL_NODE_BINARY, lhs->pos_start, rhs->pos_end) : NULL;
+        if (!b) {
+            if (rhs)
+                pqp_oom(p);
+            pqp_matching_free(m);
+            promql_node_free(lhs);
+            promql_node_free(rhs);
+            return NULL;
+        }
+        b->binary.op = op;
+        b->binary.lhs = lhs;
+        b->binary.rhs = rhs;
+        b->binary.return_bool = ret_bool;
+        b->binary.matching = m;
+        lhs = b;
+    }
+    if (p->failed) {
+        promql_node_free(lhs);
+        return NULL;
+    }
+    return lhs;
+}
+
+int promql_parse(const char *input, size_t len, promql_node **out, promql_parse_error *err)
+{
+    pqp_parser p;
+    promql_parse_error dummy;
+    memset(&p, 0, sizeof p);
+    p.err = err ? err : &dummy;
+    memset(p.err, 0, sizeof *p.err);
+    *out = NULL;
+    if (!input)
+        len = 0;
+    pqp_lex_init(&p.lx, input ? input : "", len);
+    pqp_next(&p);
+    promql_node *root = NULL;
+    if (!p.failed && p.tok.type == T_EOF)
+        pqp_error(&p, 0, 0, "no expression found in input");
+    if (!p.failed)
+        root = parse_expr(&p, 0);
+    if (!p.failed && p.tok.type != T_EOF)
+        pqp_unexpected(&p, NULL, NULL);
+    if (!p.failed)
+        pqp_check(&p, root);
+    if (p.failed) {
+        promql_node_free(root);
+        return p.oom ? -ENOMEM : -EINVAL;
+    }
+    *out = root;
+    return 0;
+}

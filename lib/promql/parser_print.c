@@ -1,0 +1,204 @@
+/* Prints an AST back as PromQL, like Prometheus' printer.go (Node.String()).
+ * One deliberate difference: a group_left/group_right after an empty
+ * `ignoring()` is kept (Prometheus drops it and changes the meaning). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parser_int.h"
+
+static void print_node(pqp_buf *b, const promql_node *n);
+
+static void print_duration(pqp_buf *b, int64_t ms)
+{
+    char d[64];
+    pqp_buf_adds(b, promql_duration_format(ms, d, sizeof d));
+}
+
+static void print_mods(pqp_buf *b, const promql_modifiers *m)
+{
+    if (m->at == PROMQL_AT_TIMESTAMP)
+        pqp_buf_printf(b, " @ %.3f", (double)m->at_ms / 1000.0);
+    else if (m->at == PROMQL_AT_START)
+        pqp_buf_adds(b, " @ start()");
+    else if (m->at == PROMQL_AT_END)
+        pqp_buf_adds(b, " @ end()");
+    if (m->offset_ms > 0) {
+        pqp_buf_adds(b, " offset ");
+        print_duration(b, m->offset_ms);
+    } else if (m->offset_ms < 0) {
+        pqp_buf_adds(b, " offset -");
+        print_duration(b, -m->offset_ms);
+    }
+}
+
+static void print_strv(pqp_buf *b, char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            pqp_buf_adds(b, ", ");
+        pqp_buf_adds(b, v[i]);
+    }
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* name{sorted matchers}, without modifiers. */
+static void print_selector(pqp_buf *b, const promql_node *n)
+{
+    size_t cnt = 0;
+    char **strs = calloc(n->vector.n_matchers ? n->vector.n_matchers : 1, sizeof *strs);
+    if (!strs) {
+        b->oom = true;
+        return;
+    }
+    for (size_t i = 0; i < n->vector.n_matchers; i++) {
+        const promql_matcher *m = &n->vector.matchers[i];
+        if (n->vector.name && m->op == PROMQL_MATCH_EQ && !strcmp(m->name, "__name__") &&
+            m->value_len == strlen(n->vector.name) &&
+            !memcmp(m->value, n->vector.name, m->value_len))
+            continue;
+        pqp_buf s = {0};
+        pqp_buf_adds(&s, m->name);
+        pqp_buf_adds(&s, promql_match_op_str(m->op));
+        pqp_buf_go_quote(&s, m->value, m->value_len, 0);
+        if (s.oom || !s.s) {
+            free(s.s);
+            b->oom = true;
+            break;
+        }
+        strs[cnt++] = s.s;
+    }
+    /* Sorted like Prometheus (sort.Strings on the rendered matchers). */
+    qsort(strs, cnt, sizeof *strs, cmp_str);
+    if (n->vector.name)
+        pqp_buf_adds(b, n->vector.name);
+    if (cnt) {
+        pqp_buf_addc(b, '{');
+        for (size_t i = 0; i < cnt; i++) {
+            if (i)
+                pqp_buf_addc(b, ',');
+            pqp_buf_adds(b, strs[i]);
+        }
+        pqp_buf_addc(b, '}');
+    }
+    for (size_t i = 0; i < cnt; i++)
+        free(strs[i]);
+    free(strs);
+}
+
+static void print_binary(pqp_buf *b, const promql_node *n)
+{
+    print_node(b, n->binary.lhs);
+    pqp_buf_addc(b, ' ');
+    pqp_buf_adds(b, promql_binop_str(n->binary.op));
+    if (n->binary.return_bool)
+        pqp_buf_adds(b, " bool");
+    const promql_vector_matching *m = n->binary.matching;
+    bool grouped = m && (m->card == PROMQL_CARD_MANY_TO_ONE || m->card == PROMQL_CARD_ONE_TO_MANY);
+    if (m && (m->n_labels > 0 || m->on || grouped)) {
+        pqp_buf_adds(b, m->on ? " on (" : " ignoring (");
+        print_strv(b, m->labels, m->n_labels);
+        pqp_buf_addc(b, ')');
+        if (grouped) {
+            pqp_buf_adds(b, m->card == PROMQL_CARD_MANY_TO_ONE ? " group_left (" : " group_right (");
+            print_strv(b, m->include, m->n_include);
+            pqp_buf_addc(b, ')');
+        }
+    }
+    pqp_buf_addc(b, ' ');
+    print_node(b, n->binary.rhs);
+}
+
+static void print_node(pqp_buf *b, const promql_node *n)
+{
+    if (!n)
+        return;
+    switch (n->kind) {
+    case PROMQL_NODE_NUMBER:
+        pqp_buf_go_float(b, n->number.value);
+        break;
+    case PROMQL_NODE_STRING:
+        pqp_buf_go_quote(b, n->string.value, n->string.len, 0);
+        break;
+    case PROMQL_NODE_VECTOR:
+        print_selector(b, n);
+        print_mods(b, &n->vector.mod);
+        break;
+    case PROMQL_NODE_MATRIX:
+        print_selector(b, n->matrix.vector);
+        pqp_buf_addc(b, '[');
+        print_duration(b, n->matrix.range_ms);
+        pqp_buf_addc(b, ']');
+        print_mods(b, &n->matrix.vector->vector.mod);
+        break;
+    case PROMQL_NODE_SUBQUERY:
+        print_node(b, n->subquery.expr);
+        pqp_buf_addc(b, '[');
+        print_duration(b, n->subquery.range_ms);
+        pqp_buf_addc(b, ':');
+        if (n->subquery.step_ms)
+            print_duration(b, n->subquery.step_ms);
+        pqp_buf_addc(b, ']');
+        print_mods(b, &n->subquery.mod);
+        break;
+    case PROMQL_NODE_PAREN:
+        pqp_buf_addc(b, '(');
+        print_node(b, n->paren.expr);
+        pqp_buf_addc(b, ')');
+        break;
+    case PROMQL_NODE_UNARY:
+        pqp_buf_adds(b, n->unary.op == PROMQL_UNOP_SUB ? "-" : "+");
+        print_node(b, n->unary.expr);
+        break;
+    case PROMQL_NODE_BINARY:
+        print_binary(b, n);
+        break;
+    case PROMQL_NODE_AGGREGATE:
+        pqp_buf_adds(b, promql_aggop_str(n->aggregate.op));
+        if (n->aggregate.without) {
+            pqp_buf_adds(b, " without (");
+            print_strv(b, n->aggregate.grouping, n->aggregate.n_grouping);
+            pqp_buf_adds(b, ") ");
+        } else if (n->aggregate.n_grouping > 0) {
+            pqp_buf_adds(b, " by (");
+            print_strv(b, n->aggregate.grouping, n->aggregate.n_grouping);
+            pqp_buf_adds(b, ") ");
+        }
+        pqp_buf_addc(b, '(');
+        if (n->aggregate.param) {
+            print_node(b, n->aggregate.param);
+            pqp_buf_adds(b, ", ");
+        }
+        print_node(b, n->aggregate.expr);
+        pqp_buf_addc(b, ')');
+        break;
+    case PROMQL_NODE_CALL: {
+        const promql_function *f = promql_function_info(n->call.func);
+        pqp_buf_adds(b, f ? f->name : "?");
+        pqp_buf_addc(b, '(');
+        for (size_t i = 0; i < n->call.n_args; i++) {
+            if (i)
+                pqp_buf_adds(b, ", ");
+            print_node(b, n->call.args[i]);
+        }
+        pqp_buf_addc(b, ')');
+        break;
+    }
+    }
+}
+
+char *promql_node_print(const promql_node *n)
+{
+    pqp_buf b = {0};
+    pqp_buf_add(&b, "", 0);
+    print_node(&b, n);
+    if (b.oom) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
