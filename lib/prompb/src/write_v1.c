@@ -1,0 +1,254 @@
+/* Zero-copy decoder of prometheus.WriteRequest (remote write 1.0).
+ *
+ * Two passes over the bytes: the first checks the two outer levels
+ * (WriteRequest, TimeSeries) and counts series, labels and samples so the
+ * result arrays come from one allocation; the second fills them, parsing the
+ * Label and Sample messages. Labels are views into the input. */
+#include <errno.h>
+#include "write_internal.h"
+
+static const char empty_str[1] = "";
+
+typedef struct {
+    size_t series, labels, samples, exemplars, histograms, metadata;
+} counts;
+
+/* Pass 1 over one TimeSeries body. */
+static int count_series(const uint8_t *p, const uint8_t *end, counts *c, const uint8_t **at,
+                        const char **where)
+{
+    while (p < end) {
+        uint32_t f = 0;
+        int wt = 0, rc;
+        const uint8_t *b = NULL;
+        size_t l = 0;
+        if ((rc = wire_tag(&p, end, &f, &wt))) {
+            *where = "(field tag)";
+            goto fail;
+        }
+        if (f >= 1 && f <= 4) {
+            if (wt != WIRE_LEN) {
+                rc = WIRE_E_WRONG;
+                *where = f == 1 ? "labels" : f == 2 ? "samples" : f == 3 ? "exemplars" : "histograms";
+                goto fail;
+            }
+            if ((rc = wire_len(&p, end, &b, &l))) {
+                *where = "(length)";
+                goto fail;
+            }
+            switch (f) {
+            case 1: c->labels++; break;
+            case 2: c->samples++; break;
+            case 3:
+                /* Not decoded, but must be well formed like the rest. */
+                if ((rc = wire_check_fields(b, b + l, &p))) {
+                    *where = "exemplar";
+                    goto fail;
+                }
+                c->exemplars++;
+                break;
+            case 4:
+                if ((rc = wire_check_fields(b, b + l, &p))) {
+                    *where = "histogram";
+                    goto fail;
+                }
+                c->histograms++;
+                break;
+            }
+        } else if ((rc = wire_skip(&p, end, wt))) {
+            *where = "(unknown field)";
+            goto fail;
+        }
+        continue;
+    fail:
+        *at = p;
+        return rc;
+    }
+    return WIRE_OK;
+}
+
+/* Label { string name = 1; string value = 2; } */
+static inline int parse_label(const uint8_t *p, const uint8_t *end, prompb_label *lb,
+                              const uint8_t **at)
+{
+    lb->name = empty_str;
+    lb->value = empty_str;
+    lb->name_len = 0;
+    lb->value_len = 0;
+    while (p < end) {
+        uint32_t f = 0;
+        int wt = 0, rc;
+        const uint8_t *b = NULL;
+        size_t l = 0;
+        if (WIRE_LIKELY(*p == 0x0a || *p == 0x12)) {
+            f = *p >> 3;
+            p++;
+            if ((rc = wire_len(&p, end, &b, &l)))
+                goto fail;
+        } else {
+            if ((rc = wire_tag(&p, end, &f, &wt)))
+                goto fail;
+            if (f <= 2) {
+                if (wt != WIRE_LEN) {
+                    rc = WIRE_E_WRONG;
+                    goto fail;
+                }
+                if ((rc = wire_len(&p, end, &b, &l)))
+                    goto fail;
+            } else {
+                if ((rc = wire_skip(&p, end, wt)))
+                    goto fail;
+                continue;
+            }
+        }
+        if (f == 1) {
+            lb->name = (const char *)b;
+            lb->name_len = (uint32_t)l;
+        } else {
+            lb->value = (const char *)b;
+            lb->value_len = (uint32_t)l;
+        }
+        continue;
+    fail:
+        *at = p;
+        return rc;
+    }
+    return WIRE_OK;
+}
+
+/* Pass 2 over one TimeSeries body (already checked by pass 1). */
+static int fill_series(prompb_write_request *r, const uint8_t *p, const uint8_t *end,
+                       prompb_series *s, const uint8_t **at, const char **where)
+{
+    prompb_label *lb = r->labels + r->label_count;
+    prompb_sample *sm = r->samples + r->sample_count;
+    s->labels_start = (uint32_t)r->label_count;
+    s->samples_start = (uint32_t)r->sample_count;
+    while (p < end) {
+        uint32_t f = 0;
+        int wt = 0, rc;
+        const uint8_t *b = NULL;
+        size_t l = 0;
+        if (WIRE_LIKELY(*p == 0x0a || *p == 0x12)) {
+            f = *p >> 3;
+            p++;
+        } else {
+            if ((rc = wire_tag(&p, end, &f, &wt)))
+                goto fail;
+            if (f > 4 || f < 1) {
+                if ((rc = wire_skip(&p, end, wt)))
+                    goto fail;
+                continue;
+            }
+        }
+        if ((rc = wire_len(&p, end, &b, &l)))
+            goto fail;
+        if (f == 1) {
+            if ((rc = parse_label(b, b + l, lb++, at))) {
+                *where = "label";
+                return rc;
+            }
+        } else if (f == 2) {
+            if ((rc = prompb_parse_sample(b, b + l, sm++, at))) {
+                *where = "sample";
+                return rc;
+            }
+        } else if (f == 3) {
+            s->exemplar_count++;
+        } else {
+            s->histogram_count++;
+        }
+        continue;
+    fail:
+        *at = p;
+        *where = "(field)";
+        return rc;
+    }
+    s->labels_count = (uint32_t)(lb - (r->labels + r->label_count));
+    s->samples_count = (uint32_t)(sm - (r->samples + r->sample_count));
+    r->label_count += s->labels_count;
+    r->sample_count += s->samples_count;
+    r->exemplar_count += s->exemplar_count;
+    r->histogram_count += s->histogram_count;
+    return WIRE_OK;
+}
+
+int prompb_write_decode_v1(prompb_write_request *r, const void *buf, size_t len,
+                           prompb_error *err)
+{
+    const uint8_t *base = buf, *p = base, *end = base + len, *at = base;
+    const char *where = "WriteRequest";
+    counts c = {0};
+    int rc;
+
+    prompb_wr_clear(r);
+    if (!buf && len) {
+        prompb_err_set(err, PROMPB_ERR_ARG, PROMPB_NO_SERIES, 0, "invalid argument");
+        return -EINVAL;
+    }
+    if (len >= UINT32_MAX) {
+        prompb_err_set(err, PROMPB_ERR_TOO_LARGE, PROMPB_NO_SERIES, 0,
+                       "request of %zu bytes is too large", len);
+        return -EMSGSIZE;
+    }
+    while (p < end) {
+        uint32_t f = 0;
+        int wt = 0;
+        const uint8_t *b = NULL;
+        size_t l = 0;
+        at = p;
+        if ((rc = wire_tag(&p, end, &f, &wt)))
+            return prompb_wr_proto_err(r, err, base, p, rc, "WriteRequest", PROMPB_NO_SERIES);
+        if (f == 1 || f == 3) {
+            if (wt != WIRE_LEN)
+                return prompb_wr_proto_err(r, err, base, at, WIRE_E_WRONG,
+                                           f == 1 ? "WriteRequest.timeseries"
+                                                  : "WriteRequest.metadata",
+                                           PROMPB_NO_SERIES);
+            if ((rc = wire_len(&p, end, &b, &l)))
+                return prompb_wr_proto_err(r, err, base, p, rc, "WriteRequest", PROMPB_NO_SERIES);
+            if (f == 1) {
+                if ((rc = count_series(b, b + l, &c, &at, &where)))
+                    return prompb_wr_proto_err(r, err, base, at, rc, where, c.series);
+                c.series++;
+            } else {
+                if ((rc = wire_check_fields(b, b + l, &at)))
+                    return prompb_wr_proto_err(r, err, base, at, rc, "WriteRequest.metadata",
+                                               PROMPB_NO_SERIES);
+                c.metadata++;
+            }
+        } else if ((rc = wire_skip(&p, end, wt))) {
+            return prompb_wr_proto_err(r, err, base, p, rc, "WriteRequest", PROMPB_NO_SERIES);
+        }
+    }
+
+    if (prompb_wr_alloc(r, c.series, c.labels, c.samples, 0)) {
+        prompb_wr_clear(r);
+        prompb_err_set(err, PROMPB_ERR_NOMEM, PROMPB_NO_SERIES, 0,
+                       "out of memory for %zu series", c.series);
+        return -ENOMEM;
+    }
+    p = base;
+    while (p < end) {
+        uint32_t f = 0;
+        int wt = 0;
+        const uint8_t *b = NULL;
+        size_t l = 0;
+        (void)wire_tag(&p, end, &f, &wt);
+        if (f != 1) {
+            (void)wire_skip(&p, end, wt);
+            continue;
+        }
+        (void)wire_len(&p, end, &b, &l);
+        prompb_series *s = &r->series[r->series_count];
+        memset(s, 0, sizeof(*s));
+        s->help = empty_str;
+        s->unit = empty_str;
+        if ((rc = fill_series(r, b, b + l, s, &at, &where)))
+            return prompb_wr_proto_err(r, err, base, at, rc, where, r->series_count);
+        r->series_count++;
+    }
+    r->metadata_count = c.metadata;
+    r->version = 1;
+    return 0;
+}
