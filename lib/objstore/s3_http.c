@@ -601,6 +601,9 @@ int objstore_s3c_do(s3_client *c, const s3_request *rq, s3_response *rs, const c
             return sink_rc;
         if (rc < 0)
             return objstore_seterrno(err, -rc, op, name);
+        if (rc > 0 && rq->sink && rq->has_range && rq->range_len >= 0 &&
+            delivered == (uint64_t)rq->range_len)
+            return 0; /* cut after the last byte we wanted: nothing to redo */
         if (rc > 0) {
             retry = curl_retryable((CURLcode)rc);
             snprintf(code, sizeof code, "curl:%d", rc);

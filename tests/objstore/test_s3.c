@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,46 @@ static void s3_fault_multipart(void **state)
     assert_true(fault_upload("fault2/multi", "partNumber=2", 12u << 20));
 }
 
+static void s3_fault_outlasts_retries(void **state)
+{
+    /* The server stays down longer than the retry bound while part 2 is
+     * sent: the upload fails as retryable, and once the server is back no
+     * object (complete or partial) is listed or readable. */
+    s3peer_stop(&peer);
+    assert_int_equal(s3peer_start(&peer, "partNumber=2"), 0);
+    size_t len = 11u << 20;
+    unsigned char *d = malloc(len);
+    assert_non_null(d);
+    suite_fill(d, len, 99);
+    objstore_config c = suite_base;
+    c.retry_max_time_ms = 800;
+    objstore_bucket *b = suite_open(&c);
+    upload_job j = {.b = b, .name = "fault3/multi", .data = d, .len = len};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, run_upload, &j), 0);
+    int held = s3peer_wait_log(&peer, "\"stall\":true", 10000);
+    s3peer_stop(&peer);
+    pthread_join(t, NULL);
+    assert_true(held);
+    assert_int_equal(s3peer_start(&peer, NULL), 0);
+    assert_int_equal(j.rc, -EAGAIN);
+    assert_int_equal(j.e.cls, OBJSTORE_ERR_RETRYABLE);
+    assert_non_null(strstr(j.e.msg, "fault3/multi"));
+    print_message("expected failure: %s\n", j.e.msg);
+    int n = 0;
+    objstore_err e;
+    assert_int_equal(objstore_iter(b, "", OBJSTORE_ITER_RECURSIVE, count, &n, &e), 0);
+    int in_dir = 0;
+    assert_int_equal(objstore_iter(b, "fault3/", OBJSTORE_ITER_RECURSIVE, count, &in_dir, &e),
+                     0);
+    assert_int_equal(in_dir, 0);
+    bool ex = true;
+    assert_int_equal(objstore_exists(b, "fault3/multi", &ex, &e), 0);
+    assert_false(ex);
+    objstore_bucket_close(b);
+    free(d);
+}
+
 static void s3_config_errors(void **state)
 {
     objstore_config c;
@@ -238,6 +279,7 @@ int main(void)
         cmocka_unit_test(s3_wrong_secret),   cmocka_unit_test(s3_no_bucket),
         cmocka_unit_test(s3_unreachable),    cmocka_unit_test(s3_config_errors),
         cmocka_unit_test(s3_fault_single_put), cmocka_unit_test(s3_fault_multipart),
+        cmocka_unit_test(s3_fault_outlasts_retries),
     };
     failed += cmocka_run_group_tests_name("objstore_s3_only", tests, NULL, NULL);
     s3peer_cleanup(&peer);
