@@ -354,7 +354,8 @@ int tsdb_indexw_close(tsdb_indexw *w, bool sync, uint64_t *size)
 {
     tsdb_fw *fw = &w->fw;
     int rc = 0;
-    qsort(w->post, w->npost, sizeof(*w->post), cmp_trip);
+    if (w->npost)
+        qsort(w->post, w->npost, sizeof(*w->post), cmp_trip);
     /* Count distinct (name, value) keys for the offset table. */
     size_t nkeys = 1;
     for (size_t i = 0; i < w->npost; i++)

@@ -178,7 +178,7 @@ static int td_write(td_data *d, const char *dir, char ulid[27], const tsdb_block
 
 /* Formats a series as Prometheus prints it: {a="b", c="d"} (our values
  * need no escaping). */
-static void td_format(const td_series *s, char *buf, size_t len)
+__attribute__((unused)) static void td_format(const td_series *s, char *buf, size_t len)
 {
     size_t o = (size_t)snprintf(buf, len, "{");
     for (size_t i = 0; i < s->nls; i++)

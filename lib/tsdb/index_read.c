@@ -1,0 +1,293 @@
+/* Index v2 reader (index_read.h). */
+#include "index_read.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blockio.h"
+#include "crc32c.h"
+
+static int bad(char *err, size_t errlen, const char *what)
+{
+    snprintf(err, errlen, "index: %s", what);
+    return TSDB_ERR_CORRUPT;
+}
+
+/* A CRC-framed section at off: len(4) | len bytes | crc(4). */
+static int section(const tsdb_indexr *r, uint64_t off, tsdb_dec *d)
+{
+    if (off > r->len || r->len - off < 8)
+        return -1;
+    uint32_t l = tsdb_get_be32(r->p + off);
+    if (r->len - off - 8 < l)
+        return -1;
+    const uint8_t *c = r->p + off + 4;
+    if (tsdb_crc32c(0, c, l) != tsdb_get_be32(c + l))
+        return -1;
+    tsdb_dec_init(d, c, l);
+    return 0;
+}
+
+static int cmp_bytes(const char *a, size_t al, const char *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al < bl ? -1 : al > bl);
+}
+
+static int read_symbols(tsdb_indexr *r, char *err, size_t errlen)
+{
+    tsdb_dec d;
+    if (section(r, r->toc[0], &d))
+        return bad(err, errlen, "symbol table out of bounds or checksum mismatch");
+    uint32_t n = tsdb_dec_be32(&d);
+    if (d.err || n > tsdb_dec_left(&d))
+        return bad(err, errlen, "symbol count");
+    r->sym_off = malloc(((size_t)n + 1) * sizeof(*r->sym_off));
+    if (!r->sym_off) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        r->sym_off[i] = (uint32_t)(d.p - r->p);
+        uint64_t l = tsdb_dec_uvarint(&d);
+        if (d.err || l > tsdb_dec_left(&d))
+            return bad(err, errlen, "symbol out of bounds");
+        d.p += l;
+    }
+    r->nsyms = n;
+    return 0;
+}
+
+static int read_postings_table(tsdb_indexr *r, char *err, size_t errlen)
+{
+    tsdb_dec d;
+    if (section(r, r->toc[5], &d))
+        return bad(err, errlen, "postings offset table out of bounds or checksum mismatch");
+    uint32_t n = tsdb_dec_be32(&d);
+    if (d.err || n == 0 || n > tsdb_dec_left(&d) / 4)
+        return bad(err, errlen, "postings offset table count");
+    r->vals = malloc((size_t)n * sizeof(*r->vals));
+    r->names = malloc((size_t)n * sizeof(*r->names));
+    if (!r->vals || !r->names) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (tsdb_dec_uvarint(&d) != 2 || d.err)
+            return bad(err, errlen, "postings offset table key count");
+        uint64_t nl = tsdb_dec_uvarint(&d);
+        const char *ns = (const char *)tsdb_dec_bytes(&d, nl);
+        uint64_t vl = tsdb_dec_uvarint(&d);
+        const char *vs = (const char *)tsdb_dec_bytes(&d, vl);
+        uint64_t off = tsdb_dec_uvarint(&d);
+        if (d.err || off >= r->len)
+            return bad(err, errlen, "postings offset table entry");
+        if (i == 0) {
+            if (nl || vl)
+                return bad(err, errlen, "postings offset table lacks the all-series key");
+            r->all_off = off;
+            continue;
+        }
+        if (nl == 0)
+            return bad(err, errlen, "empty label name in postings offset table");
+        struct tsdb_ir_name *last = r->nnames ? &r->names[r->nnames - 1] : NULL;
+        int c = last ? cmp_bytes(last->s, last->len, ns, nl) : -1;
+        if (c > 0)
+            return bad(err, errlen, "postings offset table not sorted");
+        if (c < 0) {
+            last = &r->names[r->nnames++];
+            *last = (struct tsdb_ir_name){ns, (uint32_t)nl, (uint32_t)r->nvals, 0};
+        } else {
+            const struct tsdb_ir_val *pv = &r->vals[r->nvals - 1];
+            if (cmp_bytes(pv->s, pv->len, vs, vl) >= 0)
+                return bad(err, errlen, "postings offset table not sorted");
+        }
+        r->vals[r->nvals++] = (struct tsdb_ir_val){vs, (uint32_t)vl, off};
+        last->n++;
+    }
+    return 0;
+}
+
+int tsdb_indexr_init(tsdb_indexr *r, const uint8_t *p, size_t len, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof(*r));
+    r->p = p;
+    r->len = len;
+    if (len < 5 + TSDB_INDEX_TOC_LEN || tsdb_get_be32(p) != TSDB_INDEX_MAGIC)
+        return bad(err, errlen, "bad magic or too short");
+    r->version = p[4];
+    if (r->version != 2 && r->version != 3) {
+        snprintf(err, errlen, "index: unsupported version %d", r->version);
+        return TSDB_ERR_CORRUPT;
+    }
+    const uint8_t *toc = p + len - TSDB_INDEX_TOC_LEN;
+    if (tsdb_crc32c(0, toc, 48) != tsdb_get_be32(toc + 48))
+        return bad(err, errlen, "TOC checksum mismatch");
+    for (int i = 0; i < 6; i++)
+        r->toc[i] = tsdb_get_be64(toc + 8 * i);
+    int rc = read_symbols(r, err, errlen);
+    if (!rc)
+        rc = read_postings_table(r, err, errlen);
+    if (rc)
+        tsdb_indexr_free(r);
+    return rc;
+}
+
+void tsdb_indexr_free(tsdb_indexr *r)
+{
+    free(r->sym_off);
+    free(r->names);
+    free(r->vals);
+    r->sym_off = NULL;
+    r->names = NULL;
+    r->vals = NULL;
+    r->nsyms = 0;
+    r->nnames = r->nvals = 0;
+}
+
+int tsdb_indexr_symbol(const tsdb_indexr *r, uint64_t idx, const char **s, uint32_t *len)
+{
+    if (idx >= r->nsyms)
+        return TSDB_ERR_CORRUPT;
+    tsdb_dec d;
+    tsdb_dec_init(&d, r->p + r->sym_off[idx], r->len - r->sym_off[idx]);
+    uint64_t l = tsdb_dec_uvarint(&d);
+    const uint8_t *b = tsdb_dec_bytes(&d, l); /* checked at init too */
+    if (!b)
+        return TSDB_ERR_CORRUPT;
+    *s = (const char *)b;
+    *len = (uint32_t)l;
+    return 0;
+}
+
+void tsdb_refs_free(tsdb_refs *a)
+{
+    free(a->v);
+    a->v = NULL;
+    a->n = a->cap = 0;
+}
+
+int tsdb_indexr_postings_at(const tsdb_indexr *r, uint64_t off, tsdb_refs *out)
+{
+    tsdb_dec d;
+    if (section(r, off, &d))
+        return TSDB_ERR_CORRUPT;
+    uint32_t n = tsdb_dec_be32(&d);
+    if (d.err || tsdb_dec_left(&d) != (size_t)n * 4)
+        return TSDB_ERR_CORRUPT;
+    if (out->cap - out->n < n) {
+        size_t nc = out->cap ? out->cap : 64;
+        while (nc - out->n < n)
+            nc *= 2;
+        uint32_t *nv = realloc(out->v, nc * sizeof(*nv));
+        if (!nv)
+            return -ENOMEM;
+        out->v = nv;
+        out->cap = nc;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        out->v[out->n++] = tsdb_get_be32(d.p + 4 * (size_t)i);
+    return 0;
+}
+
+const struct tsdb_ir_name *tsdb_indexr_name(const tsdb_indexr *r, const char *s, size_t len)
+{
+    size_t lo = 0, hi = r->nnames;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = cmp_bytes(r->names[mid].s, r->names[mid].len, s, len);
+        if (c == 0)
+            return &r->names[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+const struct tsdb_ir_val *tsdb_indexr_value(const tsdb_indexr *r, const struct tsdb_ir_name *n,
+                                            const char *s, size_t len)
+{
+    size_t lo = n->first, hi = (size_t)n->first + n->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = cmp_bytes(r->vals[mid].s, r->vals[mid].len, s, len);
+        if (c == 0)
+            return &r->vals[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+void tsdb_ir_series_free(tsdb_ir_series *s)
+{
+    free(s->ls);
+    free(s->chunks);
+    memset(s, 0, sizeof(*s));
+}
+
+int tsdb_indexr_series(const tsdb_indexr *r, uint32_t ref, tsdb_ir_series *out)
+{
+    uint64_t off = (uint64_t)ref * 16;
+    if (off >= r->len)
+        return TSDB_ERR_CORRUPT;
+    tsdb_dec d;
+    tsdb_dec_init(&d, r->p + off, r->len - off);
+    uint64_t l = tsdb_dec_uvarint(&d);
+    if (d.err || tsdb_dec_left(&d) < 4 || l > tsdb_dec_left(&d) - 4)
+        return TSDB_ERR_CORRUPT;
+    if (tsdb_crc32c(0, d.p, l) != tsdb_get_be32(d.p + l))
+        return TSDB_ERR_CORRUPT;
+    d.end = d.p + l;
+    uint64_t nl = tsdb_dec_uvarint(&d);
+    if (d.err || nl > l)
+        return TSDB_ERR_CORRUPT;
+    if (nl > out->capls) {
+        labels_label *n = realloc(out->ls, nl * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        out->ls = n;
+        out->capls = nl;
+    }
+    for (uint64_t i = 0; i < nl; i++) {
+        uint64_t a = tsdb_dec_uvarint(&d), b = tsdb_dec_uvarint(&d);
+        labels_label *x = &out->ls[i];
+        if (d.err || tsdb_indexr_symbol(r, a, &x->name, &x->name_len) ||
+            tsdb_indexr_symbol(r, b, &x->value, &x->value_len))
+            return TSDB_ERR_CORRUPT;
+    }
+    out->nls = nl;
+    uint64_t nc = tsdb_dec_uvarint(&d);
+    if (d.err || nc > l)
+        return TSDB_ERR_CORRUPT;
+    if (nc > out->capchunks) {
+        tsdb_chunk_meta *n = realloc(out->chunks, nc * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        out->chunks = n;
+        out->capchunks = nc;
+    }
+    uint64_t mint = 0, maxt = 0, cref = 0;
+    for (uint64_t i = 0; i < nc; i++) {
+        if (i == 0) {
+            mint = (uint64_t)tsdb_dec_varint(&d);
+            maxt = mint + tsdb_dec_uvarint(&d);
+            cref = tsdb_dec_uvarint(&d);
+        } else {
+            mint = maxt + tsdb_dec_uvarint(&d);
+            maxt = mint + tsdb_dec_uvarint(&d);
+            cref += (uint64_t)tsdb_dec_varint(&d);
+        }
+        out->chunks[i] = (tsdb_chunk_meta){(int64_t)mint, (int64_t)maxt, cref};
+    }
+    if (d.err)
+        return TSDB_ERR_CORRUPT;
+    out->nchunks = nc;
+    return 0;
+}

@@ -1,0 +1,80 @@
+/*
+ * Index file reader (Prometheus index format v2; version byte 3 is read the
+ * same way). Works over a borrowed byte buffer (the mmapped file, or fuzz
+ * input): every offset, length and varint is bounds-checked and every
+ * section's CRC32C is verified before use, so corrupt files give
+ * TSDB_ERR_CORRUPT, never a crash.
+ * After init the reader is immutable: safe to share between threads.
+ */
+#ifndef AION_TSDB_INDEX_READ_H
+#define AION_TSDB_INDEX_READ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tsdb/tsdb.h>
+
+#include "index_write.h"
+
+struct tsdb_ir_name {
+    const char *s;      /* points into the buffer; not NUL-terminated */
+    uint32_t len;
+    uint32_t first, n;  /* its values: vals[first .. first+n) */
+};
+
+struct tsdb_ir_val {
+    const char *s;
+    uint32_t len;
+    uint64_t off;       /* postings list offset */
+};
+
+typedef struct tsdb_indexr {
+    const uint8_t *p;   /* borrowed; must outlive the reader */
+    size_t len;
+    int version;
+    uint64_t toc[6];
+    uint32_t nsyms;
+    uint32_t *sym_off;  /* owned: offset of each symbol's length varint */
+    struct tsdb_ir_name *names; /* owned, sorted, without the "" all-postings key */
+    size_t nnames;
+    struct tsdb_ir_val *vals;   /* owned */
+    size_t nvals;
+    uint64_t all_off;   /* offset of the all-series postings list */
+} tsdb_indexr;
+
+/* Parses header, TOC, symbol table and postings offset table. Returns 0,
+ * TSDB_ERR_CORRUPT or -ENOMEM (message in err). */
+int tsdb_indexr_init(tsdb_indexr *r, const uint8_t *p, size_t len, char *err, size_t errlen);
+void tsdb_indexr_free(tsdb_indexr *r);
+
+/* Symbol by index (v2 ref). Returns 0 or TSDB_ERR_CORRUPT. */
+int tsdb_indexr_symbol(const tsdb_indexr *r, uint64_t idx, const char **s, uint32_t *len);
+
+/* A growable sorted array of series refs. */
+typedef struct tsdb_refs {
+    uint32_t *v;        /* owned */
+    size_t n, cap;
+} tsdb_refs;
+void tsdb_refs_free(tsdb_refs *a);
+
+/* Appends the postings list at off to out (not re-sorted). Returns 0,
+ * TSDB_ERR_CORRUPT or -ENOMEM. */
+int tsdb_indexr_postings_at(const tsdb_indexr *r, uint64_t off, tsdb_refs *out);
+/* Name lookup: NULL if absent. Value lookup within a name: NULL if absent. */
+const struct tsdb_ir_name *tsdb_indexr_name(const tsdb_indexr *r, const char *s, size_t len);
+const struct tsdb_ir_val *tsdb_indexr_value(const tsdb_indexr *r, const struct tsdb_ir_name *n,
+                                            const char *s, size_t len);
+
+/* Decoded series; buffers are owned by the struct and reused across calls. */
+typedef struct tsdb_ir_series {
+    labels_label *ls;   /* strings point into the index buffer */
+    size_t nls, capls;
+    tsdb_chunk_meta *chunks;
+    size_t nchunks, capchunks;
+} tsdb_ir_series;
+void tsdb_ir_series_free(tsdb_ir_series *s);
+
+/* Decodes the series with this ref. Returns 0, TSDB_ERR_CORRUPT or -ENOMEM. */
+int tsdb_indexr_series(const tsdb_indexr *r, uint32_t ref, tsdb_ir_series *out);
+
+#endif
