@@ -49,6 +49,7 @@ static void s3_wrong_secret(void **state)
     assert_string_equal(e.code, "SignatureDoesNotMatch");
     assert_non_null(strstr(e.msg, "SignatureDoesNotMatch"));
     assert_non_null(strstr(e.msg, "ws/x"));
+    print_message("expected: %s\n", e.msg);
     void *d;
     size_t n;
     assert_int_equal(objstore_get(b, "ws/x", 0, -1, &d, &n, &e), -EACCES);
