@@ -1,0 +1,143 @@
+/* The head's series set: postings -> series sorted by labels -> one mark per
+ * series taken under the isolation write lock (so a select sees whole
+ * commits), chunks materialised lazily per next(). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+
+typedef struct head_ss {
+    struct tsdb_series_set base;
+    head *h;
+    int64_t mint, maxt;
+    head_mark *marks;
+    size_t n, i;
+    labels_label *lbl;
+    size_t lcap, nl;
+    tsdb_chunk *chunks;
+    size_t ccap, nch;
+    uint8_t *scratch;
+    size_t scap;
+} head_ss;
+
+static int hs_next(tsdb_series_set *ss)
+{
+    head_ss *s = (head_ss *)ss;
+    while (s->i < s->n) {
+        head_mark *m = &s->marks[s->i++];
+        head_stripe *st = head_stripe_of(s->h, m->s->hash);
+        pthread_mutex_lock(&st->mu);
+        int n = head_mark_chunks(m, s->mint, s->maxt, &s->chunks, &s->ccap, &s->scratch, &s->scap);
+        pthread_mutex_unlock(&st->mu);
+        if (n < 0)
+            return n;
+        if (n == 0)
+            continue;
+        s->nch = (size_t)n;
+        if (m->s->nlabels > s->lcap) {
+            labels_label *l = realloc(s->lbl, m->s->nlabels * sizeof(*l));
+            if (!l)
+                return -ENOMEM;
+            s->lbl = l;
+            s->lcap = m->s->nlabels;
+        }
+        head_series_labels(m->s, s->lbl);
+        s->nl = m->s->nlabels;
+        return 1;
+    }
+    s->nch = s->nl = 0;
+    return 0;
+}
+
+static const labels_label *hs_labels(tsdb_series_set *ss, size_t *n)
+{
+    head_ss *s = (head_ss *)ss;
+    *n = s->nl;
+    return s->lbl;
+}
+
+static const tsdb_chunk *hs_chunks(tsdb_series_set *ss, size_t *n)
+{
+    head_ss *s = (head_ss *)ss;
+    *n = s->nch;
+    return s->chunks;
+}
+
+static void hs_free(tsdb_series_set *ss)
+{
+    head_ss *s = (head_ss *)ss;
+    for (size_t i = 0; i < s->n; i++)
+        free(s->marks[i].ooo_chunk);
+    free(s->marks);
+    free(s->lbl);
+    free(s->chunks);
+    free(s->scratch);
+    free(s);
+}
+
+static const struct tsdb_series_set_ops hs_ops = {
+    .next = hs_next, .labels = hs_labels, .chunks = hs_chunks, .free = hs_free,
+};
+
+static int cmp_mark(const void *x, const void *y)
+{
+    return head_series_cmp(((const head_mark *)x)->s, ((const head_mark *)y)->s);
+}
+
+/* Does the series hold anything in [mint, maxt]? Caller holds its stripe. */
+static bool has_range(const head_series *s, int64_t mint, int64_t maxt)
+{
+    if (s->nchunks && s->chunks[0].mint <= maxt && (s->enc.count ? s->enc.t : s->chunks[s->nchunks - 1].maxt) >= mint)
+        return true;
+    if (s->enc.count && s->open_mint <= maxt && s->enc.t >= mint)
+        return true;
+    return s->ooo && s->ooo->n && s->ooo->s[0].t <= maxt && s->ooo->s[s->ooo->n - 1].t >= mint;
+}
+
+int head_select(head *h, int64_t mint, int64_t maxt, const labels_matcher *const *ms, size_t nm,
+                tsdb_series_set **out)
+{
+    idvec ids;
+    pthread_rwlock_rdlock(&h->idx_lock);
+    int rc = postings_for_matchers(&h->post, ms, nm, &ids);
+    pthread_rwlock_unlock(&h->idx_lock);
+    if (rc < 0)
+        return rc;
+    head_ss *s = calloc(1, sizeof(*s));
+    if (!s || (ids.n && !(s->marks = malloc(ids.n * sizeof(head_mark))))) {
+        free(s);
+        idvec_free(&ids);
+        return -ENOMEM;
+    }
+    s->base.ops = &hs_ops;
+    s->h = h;
+    s->mint = mint;
+    s->maxt = maxt;
+    for (size_t i = 0; i < ids.n; i++) {
+        head_series *hs = head_by_ref(h, ids.v[i]);
+        if (hs)
+            s->marks[s->n++].s = hs;
+    }
+    idvec_free(&ids);
+    if (s->n > 1)
+        qsort(s->marks, s->n, sizeof(head_mark), cmp_mark);
+    size_t k = 0;
+    pthread_rwlock_wrlock(&h->iso);
+    for (size_t i = 0; i < s->n && rc == 0; i++) {
+        head_series *hs = s->marks[i].s;
+        head_stripe *st = head_stripe_of(h, hs->hash);
+        pthread_mutex_lock(&st->mu);
+        if (has_range(hs, mint, maxt))
+            rc = head_mark_take(hs, mint, maxt, &s->marks[k++]);
+        pthread_mutex_unlock(&st->mu);
+    }
+    pthread_rwlock_unlock(&h->iso);
+    s->n = k;
+    if (rc < 0) {
+        hs_free(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return 0;
+}
