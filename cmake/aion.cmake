@@ -77,3 +77,21 @@ function(aion_add_fuzzer)
 endfunction()
 
 pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
+
+# aion_add_plugin(NAME n SOURCES s... [LIBS l...])
+# A plugin: a MODULE library built to ${build}/plugins/<n>.so that exports
+# only aion_plugin_entry and sees only the SDK headers (plus the lib/ engines
+# it links statically).
+function(aion_add_plugin)
+  cmake_parse_arguments(P "" "NAME" "SOURCES;LIBS" ${ARGN})
+  add_library(${P_NAME} MODULE ${P_SOURCES})
+  set_target_properties(${P_NAME} PROPERTIES PREFIX "" OUTPUT_NAME ${P_NAME}
+    LIBRARY_OUTPUT_DIRECTORY ${AION_PLUGIN_OUTPUT_DIR}
+    C_VISIBILITY_PRESET hidden)
+  target_link_libraries(${P_NAME} PRIVATE aion_sdk ${P_LIBS})
+  if(NOT AION_SANITIZE AND NOT AION_FUZZ)
+    # A plugin must not need any host symbol: everything comes through aion_api.
+    target_link_options(${P_NAME} PRIVATE -Wl,--no-undefined)
+  endif()
+  install(TARGETS ${P_NAME} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/aion/plugins)
+endfunction()

@@ -322,6 +322,7 @@ int host_conf_load_buffers(host_conf *c, const char *const *names, const char *c
     if (!c->files || !c->roots)
         return -ENOMEM;
     int rc = 0;
+    size_t before = d->n;
     for (size_t i = 0; i < n; i++) {
         if (!(c->files[c->nfiles] = strdup(names[i])))
             return -ENOMEM;
@@ -333,7 +334,7 @@ int host_conf_load_buffers(host_conf *c, const char *const *names, const char *c
         }
         c->roots[c->nroots++] = root;
     }
-    if (assemble(c, d) != 0)
+    if (assemble(c, d) != 0 || d->n > before)
         rc = -1;
     return rc;
 }

@@ -58,7 +58,7 @@ int host_parse_duration_ms(const char *s, int64_t *out)
         { "y", 365LL * 86400000 }, { "w", 7LL * 86400000 }, { "d", 86400000 },
         { "h", 3600000 }, { "ms", 1 }, { "m", 60000 }, { "s", 1000 },
     };
-    static const int order[] = { 0, 1, 2, 3, 5, 6, 4 }; /* rank of each unit, by units[] index */
+    static const int order[] = { 0, 1, 2, 3, 6, 4, 5 }; /* rank of each unit (y..ms), by units[] index */
     if (!s || !*s)
         return -EINVAL;
     if (strcmp(s, "0") == 0) {
