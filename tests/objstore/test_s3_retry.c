@@ -1,0 +1,342 @@
+/* S3 client behaviour that a healthy server never shows, against a scripted
+ * HTTP server in a thread: retries on 5xx/429/SlowDown and none on other 4xx,
+ * the retry bound, resumed downloads after a cut body, a 200
+ * CompleteMultipartUpload carrying an <Error>, and aborts of failed
+ * multipart uploads. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "objstore/objstore.h"
+
+typedef struct reply {
+    int status;
+    const char *headers; /* extra header lines, each ending in \r\n */
+    const char *body;
+    int cut;             /* > 0: announce the full body, send cut bytes, close */
+} reply;
+
+#define MAXREQ 16
+
+static struct {
+    int fd, port;
+    pthread_t thread;
+    const reply *script;
+    int nscript;
+    int nreq;
+    char req[MAXREQ][256];   /* "METHOD /path?query" */
+    char range[MAXREQ][64];  /* Range header value */
+    int authorized[MAXREQ];  /* had Authorization + x-amz-content-sha256 */
+} srv;
+
+static const char *reason(int st)
+{
+    return st == 200 ? "OK" : st == 206 ? "Partial Content" : st == 204 ? "No Content" : "Err";
+}
+
+static void *serve(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        int c = accept(srv.fd, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        char buf[1 << 16];
+        size_t n = 0;
+        char *end = NULL;
+        while (!end && n < sizeof buf - 1) {
+            ssize_t r = read(c, buf + n, sizeof buf - 1 - n);
+            if (r <= 0)
+                break;
+            n += (size_t)r;
+            buf[n] = 0;
+            end = strstr(buf, "\r\n\r\n");
+        }
+        if (!end) {
+            close(c);
+            continue;
+        }
+        /* Drain the body. */
+        size_t clen = 0;
+        char *cl = strcasestr(buf, "\r\ncontent-length:");
+        if (cl && cl < end)
+            clen = strtoul(cl + 17, NULL, 10);
+        size_t have = n - (size_t)(end + 4 - buf);
+        while (have < clen) {
+            char tmp[65536];
+            ssize_t r = read(c, tmp, sizeof tmp);
+            if (r <= 0)
+                break;
+            have += (size_t)r;
+        }
+        int i = srv.nreq++;
+        if (i < MAXREQ) {
+            char *sp = strchr(buf, ' ');
+            char *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
+            if (sp2)
+                snprintf(srv.req[i], sizeof srv.req[i], "%.*s", (int)(sp2 - buf), buf);
+            char *rg = strcasestr(buf, "\r\nrange:");
+            if (rg && rg < end)
+                sscanf(rg + 8, " %63[^\r]", srv.range[i]);
+            srv.authorized[i] = strcasestr(buf, "\r\nauthorization: AWS4-HMAC-SHA256") &&
+                                strcasestr(buf, "\r\nx-amz-content-sha256:");
+        }
+        reply r = i < srv.nscript ? srv.script[i] : (reply){500, NULL, "no script", 0};
+        size_t bl = r.body ? strlen(r.body) : 0;
+        char head[1024];
+        int hl = snprintf(head, sizeof head,
+                          "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n",
+                          r.status, reason(r.status), bl, r.headers ? r.headers : "");
+        ssize_t w = write(c, head, (size_t)hl);
+        if (w >= 0 && bl)
+            w = write(c, r.body, r.cut > 0 ? (size_t)r.cut : bl);
+        (void)w;
+        close(c);
+    }
+}
+
+static void start(const reply *script, int n)
+{
+    memset(&srv, 0, sizeof srv);
+    srv.script = script;
+    srv.nscript = n;
+    srv.fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(srv.fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof a;
+    assert_int_equal(bind(srv.fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(srv.fd, 16), 0);
+    assert_int_equal(getsockname(srv.fd, (struct sockaddr *)&a, &l), 0);
+    srv.port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&srv.thread, NULL, serve, NULL), 0);
+}
+
+static void stop(void)
+{
+    shutdown(srv.fd, SHUT_RDWR);
+    close(srv.fd);
+    pthread_join(srv.thread, NULL);
+}
+
+static objstore_bucket *open_bucket(int max_retries)
+{
+    objstore_config c;
+    objstore_config_init(&c);
+    c.type = OBJSTORE_S3;
+    snprintf(c.bucket, sizeof c.bucket, "b");
+    snprintf(c.endpoint, sizeof c.endpoint, "127.0.0.1:%d", srv.port);
+    snprintf(c.access_key, sizeof c.access_key, "AK");
+    snprintf(c.secret_key, sizeof c.secret_key, "SK");
+    c.insecure = true;
+    c.part_size = 5u << 20;
+    c.max_retries = max_retries;
+    c.retry_max_time_ms = 20000;
+    objstore_bucket *b;
+    char err[256];
+    assert_int_equal(objstore_bucket_open(&c, &b, err, sizeof err), 0);
+    return b;
+}
+
+#define XERR(code) "<?xml version=\"1.0\"?><Error><Code>" code "</Code><Message>msg " code \
+                   "</Message></Error>"
+
+static void retries_5xx_429_slowdown(void **state)
+{
+    const reply s[] = {{503, NULL, XERR("SlowDown"), 0},
+                       {500, NULL, XERR("InternalError"), 0},
+                       {429, NULL, "", 0},
+                       {200, NULL, "hello", 0}};
+    start(s, 4);
+    objstore_bucket *b = open_bucket(10);
+    void *d;
+    size_t n;
+    objstore_err e;
+    assert_int_equal(objstore_get(b, "k", 0, -1, &d, &n, &e), 0);
+    assert_int_equal(n, 5);
+    assert_memory_equal(d, "hello", 5);
+    free(d);
+    assert_int_equal(srv.nreq, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(srv.req[i], "GET /b/k");
+        assert_true(srv.authorized[i]);
+    }
+    objstore_bucket_close(b);
+    stop();
+}
+
+static void no_retry_on_4xx(void **state)
+{
+    const reply s[] = {{400, NULL, XERR("InvalidArgument"), 0}, {200, NULL, "x", 0}};
+    start(s, 2);
+    objstore_bucket *b = open_bucket(10);
+    void *d;
+    size_t n;
+    objstore_err e;
+    assert_int_equal(objstore_get(b, "k", 0, -1, &d, &n, &e), -EIO);
+    assert_int_equal(e.cls, OBJSTORE_ERR_FATAL);
+    assert_int_equal(e.status, 400);
+    assert_string_equal(e.code, "InvalidArgument");
+    assert_non_null(strstr(e.msg, "msg InvalidArgument"));
+    assert_int_equal(srv.nreq, 1);
+    objstore_bucket_close(b);
+    stop();
+}
+
+static void retry_bound(void **state)
+{
+    const reply s[] = {{503, NULL, XERR("SlowDown"), 0}, {503, NULL, XERR("SlowDown"), 0},
+                       {503, NULL, XERR("SlowDown"), 0}, {200, NULL, "late", 0}};
+    start(s, 4);
+    objstore_bucket *b = open_bucket(2);
+    bool ex;
+    objstore_err e;
+    assert_int_equal(objstore_exists(b, "k", &ex, &e), -EAGAIN);
+    assert_int_equal(e.cls, OBJSTORE_ERR_RETRYABLE);
+    assert_int_equal(e.status, 503);
+    assert_non_null(strstr(e.msg, "3 attempts"));
+    assert_int_equal(srv.nreq, 3);
+    objstore_bucket_close(b);
+    stop();
+}
+
+static void head_404_not_found(void **state)
+{
+    const reply s[] = {{404, NULL, NULL, 0}};
+    start(s, 1);
+    objstore_bucket *b = open_bucket(2);
+    bool ex = true;
+    objstore_err e;
+    assert_int_equal(objstore_exists(b, "k", &ex, &e), 0);
+    assert_false(ex);
+    assert_string_equal(srv.req[0], "HEAD /b/k");
+    objstore_bucket_close(b);
+    stop();
+}
+
+static void resume_cut_download(void **state)
+{
+    /* Whole object: 4 of 10 bytes arrive, then the rest from byte 4. */
+    const reply s[] = {{200, NULL, "0123456789", 4},
+                       {206, "Content-Range: bytes 4-9/10\r\n", "456789", 0}};
+    start(s, 2);
+    objstore_bucket *b = open_bucket(3);
+    void *d;
+    size_t n;
+    objstore_err e;
+    assert_int_equal(objstore_get(b, "k", 0, -1, &d, &n, &e), 0);
+    assert_int_equal(n, 10);
+    assert_memory_equal(d, "0123456789", 10);
+    free(d);
+    assert_int_equal(srv.nreq, 2);
+    assert_string_equal(srv.range[0], "");
+    assert_string_equal(srv.range[1], "bytes=4-");
+    objstore_bucket_close(b);
+    stop();
+
+    /* A range: bytes 2..7, cut after 3, resumed at 5..7. */
+    const reply r[] = {{206, NULL, "234567", 3}, {206, NULL, "567", 0}};
+    start(r, 2);
+    b = open_bucket(3);
+    assert_int_equal(objstore_get(b, "k", 2, 6, &d, &n, &e), 0);
+    assert_int_equal(n, 6);
+    assert_memory_equal(d, "234567", 6);
+    free(d);
+    assert_string_equal(srv.range[0], "bytes=2-7");
+    assert_string_equal(srv.range[1], "bytes=5-7");
+    objstore_bucket_close(b);
+    stop();
+
+    /* A server ignoring Range (200, whole body): the client cuts it itself. */
+    const reply w[] = {{200, NULL, "0123456789", 0}};
+    start(w, 1);
+    b = open_bucket(3);
+    assert_int_equal(objstore_get(b, "k", 3, 4, &d, &n, &e), 0);
+    assert_int_equal(n, 4);
+    assert_memory_equal(d, "3456", 4);
+    free(d);
+    objstore_bucket_close(b);
+    stop();
+}
+
+static unsigned char *big(size_t n)
+{
+    unsigned char *d = malloc(n);
+    assert_non_null(d);
+    memset(d, 'a', n);
+    return d;
+}
+
+#define INIT_OK "<InitiateMultipartUploadResult><UploadId>UP1</UploadId></InitiateMultipartUploadResult>"
+
+static void complete_200_with_error_aborts(void **state)
+{
+    const reply s[] = {{200, NULL, INIT_OK, 0},
+                       {200, "ETag: \"e1\"\r\n", "", 0},
+                       {200, "ETag: \"e2\"\r\n", "", 0},
+                       {200, NULL, "\n \n" XERR("InternalError"), 0},
+                       {204, NULL, NULL, 0}};
+    start(s, 5);
+    objstore_bucket *b = open_bucket(3);
+    size_t n = (5u << 20) + 10;
+    unsigned char *d = big(n);
+    objstore_err e;
+    assert_int_equal(objstore_upload_buffer(b, "mp", d, n, &e), -EAGAIN);
+    assert_int_equal(e.cls, OBJSTORE_ERR_RETRYABLE);
+    assert_string_equal(e.code, "InternalError");
+    assert_int_equal(srv.nreq, 5);
+    assert_string_equal(srv.req[0], "POST /b/mp?uploads=");
+    assert_string_equal(srv.req[1], "PUT /b/mp?partNumber=1&uploadId=UP1");
+    assert_string_equal(srv.req[2], "PUT /b/mp?partNumber=2&uploadId=UP1");
+    assert_string_equal(srv.req[3], "POST /b/mp?uploadId=UP1");
+    assert_string_equal(srv.req[4], "DELETE /b/mp?uploadId=UP1");
+    free(d);
+    objstore_bucket_close(b);
+    stop();
+}
+
+static void failed_part_aborts(void **state)
+{
+    const reply s[] = {{200, NULL, INIT_OK, 0},
+                       {400, NULL, XERR("EntityTooSmall"), 0},
+                       {204, NULL, NULL, 0}};
+    start(s, 3);
+    objstore_bucket *b = open_bucket(3);
+    size_t n = (5u << 20) + 10;
+    unsigned char *d = big(n);
+    objstore_err e;
+    assert_int_equal(objstore_upload_buffer(b, "mp", d, n, &e), -EIO);
+    assert_string_equal(e.code, "EntityTooSmall");
+    assert_int_equal(srv.nreq, 3);
+    assert_string_equal(srv.req[2], "DELETE /b/mp?uploadId=UP1");
+    free(d);
+    objstore_bucket_close(b);
+    stop();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(retries_5xx_429_slowdown),
+        cmocka_unit_test(no_retry_on_4xx),
+        cmocka_unit_test(retry_bound),
+        cmocka_unit_test(head_404_not_found),
+        cmocka_unit_test(resume_cut_download),
+        cmocka_unit_test(complete_200_with_error_aborts),
+        cmocka_unit_test(failed_part_aborts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
