@@ -1,0 +1,358 @@
+/* Instant-vector and scalar functions (Prometheus 2.42 functions.go) and the
+ * function-call dispatch. Range-vector functions are in functions_range.c,
+ * label_replace/label_join in functions_label.c. */
+#include <math.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "eval_internal.h"
+
+
+typedef struct fnctx {
+    const promql_node *n;
+    promql_function_id fn;
+    const pq_lset *absent_labels;
+} fnctx;
+
+static double days_in_month(int year, int mon /* 1..12 */)
+{
+    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mon == 2) {
+        bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        return leap ? 29 : 28;
+    }
+    return d[mon - 1];
+}
+
+static double date_fn(promql_function_id fn, double v)
+{
+    if (!(v >= -9.2e18 && v <= 9.2e18))
+        return NAN; /* Go converts out-of-range floats unpredictably; see README */
+    time_t t = (time_t)(int64_t)v;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm))
+        return NAN;
+    switch (fn) {
+    case PROMQL_FN_DAY_OF_MONTH: return tm.tm_mday;
+    case PROMQL_FN_DAY_OF_WEEK: return tm.tm_wday;
+    case PROMQL_FN_DAY_OF_YEAR: return tm.tm_yday + 1;
+    case PROMQL_FN_DAYS_IN_MONTH: return days_in_month(tm.tm_year + 1900, tm.tm_mon + 1);
+    case PROMQL_FN_HOUR: return tm.tm_hour;
+    case PROMQL_FN_MINUTE: return tm.tm_min;
+    case PROMQL_FN_MONTH: return tm.tm_mon + 1;
+    case PROMQL_FN_YEAR: return (double)tm.tm_year + 1900;
+    default: return NAN;
+    }
+}
+
+static bool is_date_fn(promql_function_id fn)
+{
+    switch (fn) {
+    case PROMQL_FN_DAY_OF_MONTH:
+    case PROMQL_FN_DAY_OF_WEEK:
+    case PROMQL_FN_DAY_OF_YEAR:
+    case PROMQL_FN_DAYS_IN_MONTH:
+    case PROMQL_FN_HOUR:
+    case PROMQL_FN_MINUTE:
+    case PROMQL_FN_MONTH:
+    case PROMQL_FN_YEAR:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Element-wise math; returns false when fn is not one. */
+static bool math_fn(promql_function_id fn, double v, double *out)
+{
+    switch (fn) {
+    case PROMQL_FN_ABS: *out = fabs(v); break;
+    case PROMQL_FN_CEIL: *out = ceil(v); break;
+    case PROMQL_FN_FLOOR: *out = floor(v); break;
+    case PROMQL_FN_EXP: *out = exp(v); break;
+    case PROMQL_FN_SQRT: *out = sqrt(v); break;
+    case PROMQL_FN_LN: *out = log(v); break;
+    case PROMQL_FN_LOG2: *out = log2(v); break;
+    case PROMQL_FN_LOG10: *out = log10(v); break;
+    case PROMQL_FN_SIN: *out = sin(v); break;
+    case PROMQL_FN_COS: *out = cos(v); break;
+    case PROMQL_FN_TAN: *out = tan(v); break;
+    case PROMQL_FN_ASIN: *out = asin(v); break;
+    case PROMQL_FN_ACOS: *out = acos(v); break;
+    case PROMQL_FN_ATAN: *out = atan(v); break;
+    case PROMQL_FN_SINH: *out = sinh(v); break;
+    case PROMQL_FN_COSH: *out = cosh(v); break;
+    case PROMQL_FN_TANH: *out = tanh(v); break;
+    case PROMQL_FN_ASINH: *out = asinh(v); break;
+    case PROMQL_FN_ACOSH: *out = acosh(v); break;
+    case PROMQL_FN_ATANH: *out = atanh(v); break;
+    case PROMQL_FN_DEG: *out = v * 180 / M_PI; break;
+    case PROMQL_FN_RAD: *out = v * M_PI / 180; break;
+    case PROMQL_FN_SGN: *out = v < 0 ? -1 : v > 0 ? 1 : v; break;
+    default: return false;
+    }
+    return true;
+}
+
+static int push_noname(pq_ev *ev, pq_vec *out, const pq_lset *m, double v, int64_t ts)
+{
+    m = pq_noname(ev->q, m);
+    if (!m || pq_vec_push(out, m, v, ts) < 0)
+        return pq_oom(ev->q);
+    return 0;
+}
+
+static int step_fn(pq_ev *ev, void *ctx, pq_vec *in, size_t nin, int64_t ts, size_t step, pq_vec *out)
+{
+    fnctx *c = ctx;
+    pq_query *q = ev->q;
+    double r;
+    if (is_date_fn(c->fn)) {
+        if (nin == 0) {
+            int64_t sec = ts / 1000;
+            if (pq_vec_push(out, q->empty, date_fn(c->fn, (double)sec), ts) < 0)
+                return pq_oom(q);
+            return 0;
+        }
+        for (size_t i = 0; i < in[0].n; i++)
+            PQ_TRY(push_noname(ev, out, in[0].s[i].m, date_fn(c->fn, in[0].s[i].v), ts));
+        return 0;
+    }
+    switch (c->fn) {
+    case PROMQL_FN_ROUND: {
+        double to = nin > 1 ? in[1].s[0].v : 1;
+        double inv = 1.0 / to;
+        for (size_t i = 0; i < in[0].n; i++)
+            PQ_TRY(push_noname(ev, out, in[0].s[i].m, floor(in[0].s[i].v * inv + 0.5) / inv, ts));
+        return 0;
+    }
+    case PROMQL_FN_CLAMP: {
+        double mn = in[1].s[0].v, mx = in[2].s[0].v;
+        if (mx < mn)
+            return 0;
+        for (size_t i = 0; i < in[0].n; i++)
+            PQ_TRY(push_noname(ev, out, in[0].s[i].m, pq_go_max(mn, pq_go_min(mx, in[0].s[i].v)), ts));
+        return 0;
+    }
+    case PROMQL_FN_CLAMP_MAX:
+        for (size_t i = 0; i < in[0].n; i++)
+            PQ_TRY(push_noname(ev, out, in[0].s[i].m, pq_go_min(in[0].s[i].v, in[1].s[0].v), ts));
+        return 0;
+    case PROMQL_FN_CLAMP_MIN:
+        for (size_t i = 0; i < in[0].n; i++)
+            PQ_TRY(push_noname(ev, out, in[0].s[i].m, pq_go_max(in[0].s[i].v, in[1].s[0].v), ts));
+        return 0;
+    case PROMQL_FN_TIMESTAMP:
+        for (size_t i = 0; i < in[0].n; i++)
+            PQ_TRY(push_noname(ev, out, in[0].s[i].m, (double)in[0].s[i].t / 1000.0, ts));
+        return 0;
+    case PROMQL_FN_VECTOR:
+        if (pq_vec_push(out, q->empty, in[0].s[0].v, ts) < 0)
+            return pq_oom(q);
+        return 0;
+    case PROMQL_FN_ABSENT:
+        if (in[0].n == 0 && pq_vec_push(out, c->absent_labels, 1, ts) < 0)
+            return pq_oom(q);
+        return 0;
+    case PROMQL_FN_SORT:
+    case PROMQL_FN_SORT_DESC:
+        for (size_t i = 0; i < in[0].n; i++)
+            if (pq_vec_push(out, in[0].s[i].m, in[0].s[i].v, ts) < 0)
+                return pq_oom(q);
+        pq_sort_reverse(out->s, out->n, c->fn == PROMQL_FN_SORT);
+        return 0;
+    default:
+        break;
+    }
+    for (size_t i = 0; i < in[0].n; i++) {
+        if (!math_fn(c->fn, in[0].s[i].v, &r))
+            return pq_errorf(q, -EINVAL, "function %s not implemented", promql_function_info(c->fn)->name);
+        PQ_TRY(push_noname(ev, out, in[0].s[i].m, r, ts));
+    }
+    return 0;
+}
+
+/* Prometheus createLabelsForAbsentFunction. */
+static const pq_lset *absent_labels(pq_query *q, const promql_node *arg)
+{
+    arg = pq_unparen(arg);
+    const promql_node *vs = NULL;
+    if (arg->kind == PROMQL_NODE_VECTOR)
+        vs = arg;
+    else if (arg->kind == PROMQL_NODE_MATRIX)
+        vs = arg->matrix.vector;
+    if (!vs)
+        return q->empty;
+    size_t nm = vs->vector.n_matchers;
+    labels_label *l = malloc((nm ? nm : 1) * sizeof *l);
+    if (!l)
+        return NULL;
+    size_t n = 0;
+    const char **empty = malloc((nm ? nm : 1) * sizeof *empty);
+    size_t ne = 0;
+    if (!empty) {
+        free(l);
+        return NULL;
+    }
+    for (size_t i = 0; i < nm; i++) {
+        const promql_matcher *m = &vs->vector.matchers[i];
+        if (strcmp(m->name, "__name__") == 0)
+            continue;
+        bool has = false;
+        for (size_t j = 0; j < n; j++)
+            has |= strcmp(l[j].name, m->name) == 0;
+        if (m->op == PROMQL_MATCH_EQ && !has) {
+            if (m->value_len) { /* Set(name, "") deletes in Go */
+                l[n].name = m->name;
+                l[n].name_len = (uint32_t)strlen(m->name);
+                l[n].value = m->value;
+                l[n].value_len = (uint32_t)m->value_len;
+                n++;
+            }
+        } else {
+            empty[ne++] = m->name;
+        }
+    }
+    for (size_t i = 0; i < ne; i++)
+        for (size_t j = 0; j < n; j++)
+            if (strcmp(l[j].name, empty[i]) == 0) {
+                memmove(&l[j], &l[j + 1], (n - j - 1) * sizeof *l);
+                n--;
+                break;
+            }
+    free(empty);
+    labels_sort(l, n);
+    const pq_lset *r = pq_intern(q, l, n);
+    free(l);
+    return r;
+}
+
+const pq_lset *pq_absent_labels(pq_query *q, const promql_node *arg)
+{
+    return absent_labels(q, arg);
+}
+
+static int eval_scalar_fn(pq_ev *ev, pq_val *arg, pq_val *out)
+{
+    out->kind = PQ_SCALAR;
+    out->sv = malloc(ev->nsteps * sizeof(double));
+    uint32_t *cnt = calloc(ev->nsteps, sizeof *cnt);
+    if (!out->sv || !cnt) {
+        free(cnt);
+        return pq_oom(ev->q);
+    }
+    for (size_t i = 0; i < arg->ns; i++) {
+        pq_series *s = &arg->s[i];
+        for (uint32_t j = 0; j < s->n; j++) {
+            size_t k = (size_t)((s->t[j] - ev->start) / ev->interval);
+            if (cnt[k]++ == 0)
+                out->sv[k] = s->v[j];
+        }
+    }
+    for (size_t k = 0; k < ev->nsteps; k++)
+        if (cnt[k] != 1)
+            out->sv[k] = NAN;
+    free(cnt);
+    return 0;
+}
+
+int pq_eval_call(pq_ev *ev, const promql_node *n, pq_val *out)
+{
+    pq_query *q = ev->q;
+    promql_function_id fn = n->call.func;
+    size_t na = n->call.n_args;
+    for (size_t i = 0; i < na; i++) {
+        const promql_node *a = pq_unparen(n->call.args[i]);
+        if (a->kind == PROMQL_NODE_MATRIX || a->kind == PROMQL_NODE_SUBQUERY)
+            return pq_eval_range_call(ev, n, i, out);
+    }
+    switch (fn) {
+    case PROMQL_FN_TIME:
+    case PROMQL_FN_PI:
+        out->kind = PQ_SCALAR;
+        out->sv = malloc(ev->nsteps * sizeof(double));
+        if (!out->sv)
+            return pq_oom(q);
+        for (size_t k = 0; k < ev->nsteps; k++)
+            out->sv[k] = fn == PROMQL_FN_PI ? M_PI : (double)(ev->start + (int64_t)k * ev->interval) / 1000.0;
+        return 0;
+    case PROMQL_FN_HISTOGRAM_COUNT:
+    case PROMQL_FN_HISTOGRAM_SUM:
+    case PROMQL_FN_HISTOGRAM_FRACTION: {
+        /* native histograms only: float samples give no output */
+        pq_val a = {0};
+        for (size_t i = 0; i < na; i++) {
+            PQ_TRY(pq_eval(ev, n->call.args[i], &a));
+            pq_val_free(&a);
+        }
+        out->kind = PQ_VECTOR;
+        return 0;
+    }
+    default:
+        break;
+    }
+    if (fn == PROMQL_FN_TIMESTAMP) {
+        const promql_node *a = pq_unparen(n->call.args[0]);
+        if (a->kind == PROMQL_NODE_VECTOR) {
+            pq_val v = {0};
+            int rc = pq_eval_vector_selector(ev, a, true, &v);
+            if (rc < 0) {
+                pq_val_free(&v);
+                return rc;
+            }
+            /* drop names; duplicates are an error as in rangeEval */
+            pq_map seen = {0};
+            for (size_t i = 0; i < v.ns && rc == 0; i++) {
+                v.s[i].m = pq_noname(q, v.s[i].m);
+                bool isnew;
+                if (!v.s[i].m || !pq_map_put(&seen, pq_ptrkey(v.s[i].m), &isnew))
+                    rc = pq_oom(q);
+                else if (!isnew)
+                    rc = pq_errorf(q, -EINVAL, "vector cannot contain metrics with the same labelset");
+            }
+            pq_map_free(&seen);
+            if (rc < 0) {
+                pq_val_free(&v);
+                return rc;
+            }
+            *out = v;
+            return 0;
+        }
+    }
+    pq_val args[PROMQL_FN_MAX_ARGS + 8];
+    size_t nargs = na < PROMQL_FN_MAX_ARGS + 8 ? na : PROMQL_FN_MAX_ARGS + 8;
+    memset(args, 0, sizeof args);
+    int rc = 0;
+    for (size_t i = 0; i < nargs && rc == 0; i++)
+        rc = pq_eval(ev, n->call.args[i], &args[i]);
+    if (rc < 0)
+        goto done;
+    switch (fn) {
+    case PROMQL_FN_SCALAR:
+        rc = eval_scalar_fn(ev, &args[0], out);
+        break;
+    case PROMQL_FN_HISTOGRAM_QUANTILE:
+        rc = pq_histogram_quantile(ev, args, out);
+        break;
+    case PROMQL_FN_LABEL_REPLACE:
+    case PROMQL_FN_LABEL_JOIN:
+        rc = pq_label_fn(ev, n, args, out);
+        break;
+    default: {
+        fnctx c = {.n = n, .fn = fn};
+        if (fn == PROMQL_FN_ABSENT) {
+            c.absent_labels = absent_labels(q, n->call.args[0]);
+            if (!c.absent_labels) {
+                rc = pq_oom(q);
+                break;
+            }
+        }
+        rc = pq_range_eval(ev, args, nargs, step_fn, &c, out);
+        break;
+    }
+    }
+done:
+    for (size_t i = 0; i < nargs; i++)
+        pq_val_free(&args[i]);
+    return rc;
+}
