@@ -4,20 +4,55 @@
 #include <stdio.h>
 #include "write_internal.h"
 
+/* Character classes for the legacy name checks (one table lookup a byte). */
+enum { C_FIRST = 1, C_REST = 2, C_MFIRST = 4, C_MREST = 8 };
+static const uint8_t cls[256] = {
+#define R(c) [c] = C_FIRST | C_REST | C_MFIRST | C_MREST
+    R('_'), R('a'), R('b'), R('c'), R('d'), R('e'), R('f'), R('g'), R('h'), R('i'), R('j'),
+    R('k'), R('l'), R('m'), R('n'), R('o'), R('p'), R('q'), R('r'), R('s'), R('t'), R('u'),
+    R('v'), R('w'), R('x'), R('y'), R('z'), R('A'), R('B'), R('C'), R('D'), R('E'), R('F'),
+    R('G'), R('H'), R('I'), R('J'), R('K'), R('L'), R('M'), R('N'), R('O'), R('P'), R('Q'),
+    R('R'), R('S'), R('T'), R('U'), R('V'), R('W'), R('X'), R('Y'), R('Z'),
+#undef R
+#define D(c) [c] = C_REST | C_MREST
+    D('0'), D('1'), D('2'), D('3'), D('4'), D('5'), D('6'), D('7'), D('8'), D('9'),
+#undef D
+    [':'] = C_MFIRST | C_MREST,
+};
+
+static bool name_chars(const char *s, size_t n, uint8_t first, uint8_t rest)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (n == 0 || !(cls[u[0]] & first))
+        return false;
+    uint8_t acc = rest;
+    for (size_t i = 1; i < n; i++)
+        acc &= cls[u[i]];
+    return acc & rest;
+}
+
+/* True when all bytes are ASCII: 8 bytes at a time, tail included. */
+static inline bool all_ascii(const unsigned char *s, size_t n)
+{
+    uint64_t acc = 0, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, s + i, 8);
+        acc |= w;
+    }
+    uint8_t tail = 0;
+    for (; i < n; i++)
+        tail |= s[i];
+    return !((acc & UINT64_C(0x8080808080808080)) | (tail & 0x80));
+}
+
 /* Go's utf8.ValidString rules: no overlongs, no surrogates, <= U+10FFFF. */
 static bool utf8_valid(const unsigned char *s, size_t n)
 {
+    if (WIRE_LIKELY(all_ascii(s, n)))
+        return true;
     size_t i = 0;
     while (i < n) {
-        /* ASCII fast path, 8 bytes at a time. */
-        if (n - i >= 8) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            if (!(w & UINT64_C(0x8080808080808080))) {
-                i += 8;
-                continue;
-            }
-        }
         unsigned char c = s[i];
         if (c < 0x80) {
             i++;
@@ -56,30 +91,12 @@ static bool utf8_valid(const unsigned char *s, size_t n)
 
 static bool legacy_label_name(const char *s, size_t n)
 {
-    if (n == 0)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-                  (i > 0 && c >= '0' && c <= '9');
-        if (!ok)
-            return false;
-    }
-    return true;
+    return name_chars(s, n, C_FIRST, C_REST);
 }
 
 static bool legacy_metric_name(const char *s, size_t n)
 {
-    if (n == 0)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
-                  (i > 0 && c >= '0' && c <= '9');
-        if (!ok)
-            return false;
-    }
-    return true;
+    return name_chars(s, n, C_MFIRST, C_MREST);
 }
 
 /* Compares byte-wise like Go strings. */
@@ -148,14 +165,20 @@ int prompb_validate_series(const prompb_write_request *r, size_t i, unsigned fla
         return fail(r, i, err, PROMPB_ERR_NO_LABELS, "");
     for (uint32_t k = 0; k < s->labels_count; k++) {
         const prompb_label *lb = &l[k];
-        if (lb->name_len == 0) {
-            snprintf(d, sizeof(d), "label %u", k);
-            return fail(r, i, err, PROMPB_ERR_EMPTY_NAME, d);
-        }
-        if (!utf8_valid((const unsigned char *)lb->name, lb->name_len)) {
-            quoted(q1, sizeof(q1), lb->name, lb->name_len);
-            snprintf(d, sizeof(d), "label name %s", q1);
-            return fail(r, i, err, PROMPB_ERR_UTF8, d);
+        /* Fast path: a legacy-valid name is non-empty ASCII, so its UTF-8
+         * check is implied. The slow path keeps the error precedence. */
+        bool name_ok = (flags & PROMPB_VALIDATE_LEGACY_NAMES) &&
+                       legacy_label_name(lb->name, lb->name_len);
+        if (!name_ok) {
+            if (lb->name_len == 0) {
+                snprintf(d, sizeof(d), "label %u", k);
+                return fail(r, i, err, PROMPB_ERR_EMPTY_NAME, d);
+            }
+            if (!utf8_valid((const unsigned char *)lb->name, lb->name_len)) {
+                quoted(q1, sizeof(q1), lb->name, lb->name_len);
+                snprintf(d, sizeof(d), "label name %s", q1);
+                return fail(r, i, err, PROMPB_ERR_UTF8, d);
+            }
         }
         if (lb->value_len == 0) {
             quoted(q1, sizeof(q1), lb->name, lb->name_len);
@@ -167,7 +190,7 @@ int prompb_validate_series(const prompb_write_request *r, size_t i, unsigned fla
             snprintf(d, sizeof(d), "value of label %s", q1);
             return fail(r, i, err, PROMPB_ERR_UTF8, d);
         }
-        if ((flags & PROMPB_VALIDATE_LEGACY_NAMES) && !legacy_label_name(lb->name, lb->name_len)) {
+        if ((flags & PROMPB_VALIDATE_LEGACY_NAMES) && !name_ok) {
             quoted(q1, sizeof(q1), lb->name, lb->name_len);
             snprintf(d, sizeof(d), "%s", q1);
             return fail(r, i, err, PROMPB_ERR_NAME_CHARS, d);
@@ -180,7 +203,9 @@ int prompb_validate_series(const prompb_write_request *r, size_t i, unsigned fla
             return fail(r, i, err, PROMPB_ERR_METRIC_NAME, d);
         }
         if (k > 0) {
-            int c = cmp_names(&l[k - 1], lb);
+            /* Names are non-empty here; most pairs differ in the first byte. */
+            unsigned char a0 = (unsigned char)l[k - 1].name[0], b0 = (unsigned char)lb->name[0];
+            int c = a0 != b0 ? (a0 < b0 ? -1 : 1) : cmp_names(&l[k - 1], lb);
             if (c == 0) {
                 quoted(q1, sizeof(q1), lb->name, lb->name_len);
                 return fail(r, i, err, PROMPB_ERR_DUP_NAME, q1);

@@ -71,6 +71,18 @@ static int count_series(const uint8_t *p, const uint8_t *end, counts *c, const u
 static inline int parse_label(const uint8_t *p, const uint8_t *end, prompb_label *lb,
                               const uint8_t **at)
 {
+    /* Fast path: 0a <n> name 12 <m> value, both lengths < 128, nothing else. */
+    size_t len = (size_t)(end - p);
+    if (WIRE_LIKELY(len >= 4 && p[0] == 0x0a && p[1] < 0x80)) {
+        size_t n = p[1];
+        if (n + 4 <= len && p[n + 2] == 0x12 && p[n + 3] < 0x80 && n + 4 + p[n + 3] == len) {
+            lb->name = (const char *)p + 2;
+            lb->name_len = (uint32_t)n;
+            lb->value = (const char *)p + n + 4;
+            lb->value_len = p[n + 3];
+            return WIRE_OK;
+        }
+    }
     lb->name = empty_str;
     lb->value = empty_str;
     lb->name_len = 0;

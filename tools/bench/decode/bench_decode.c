@@ -1,0 +1,222 @@
+/* Measures remote write decode throughput on one core, in samples/s:
+ *   snappy only; snappy + protobuf-c's generated unpack (default allocator);
+ *   snappy + the zero-copy decoder; + validation; and the same for 2.0.
+ * Payloads: requests of 2000 samples (2000 series x 1 sample, as Prometheus
+ * sends them with max_samples_per_send=2000), ~10 realistic labels each,
+ * pre-encoded and snappy-compressed before timing.
+ * Usage: bench_decode [seconds-per-case (default 2)] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <prompb/prompb.h>
+#include "prometheus/remote.pb-c.h"
+#include "io/prometheus/write/v2/types.pb-c.h"
+
+#define NREQ 32
+#define SERIES_PER_REQ 2000
+
+static const char *const metrics[] = {
+    "node_cpu_seconds_total", "node_memory_MemAvailable_bytes", "http_requests_total",
+    "container_cpu_usage_seconds_total", "kube_pod_container_status_restarts_total",
+    "go_gc_duration_seconds", "process_resident_memory_bytes", "node_network_receive_bytes_total"};
+
+typedef struct {
+    prompb_buf snappy;       /* compressed body */
+    size_t samples;
+} payload;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* 10 labels, sorted by name, values varying per series. */
+static char strpool[NREQ][SERIES_PER_REQ][8][48];
+
+static void make_series(int req, int i, prompb_label *l)
+{
+    char (*v)[48] = strpool[req][i];
+    int id = req * SERIES_PER_REQ + i;
+    snprintf(v[0], 48, "%s", metrics[id % 8]);
+    snprintf(v[1], 48, "prod-eu-%d", id % 3);
+    snprintf(v[2], 48, "cpu%d", id % 16);
+    snprintf(v[3], 48, "10.0.%d.%d:9100", (id / 250) % 256, id % 250);
+    snprintf(v[4], 48, "ns-%d", id % 12);
+    snprintf(v[5], 48, "app-%d-%05x", id % 40, (unsigned)(id * 2654435761u) & 0xfffff);
+    snprintf(v[6], 48, "eu-west-1%c", 'a' + id % 3);
+    snprintf(v[7], 48, "%s", (id & 1) ? "user" : "system");
+    l[0] = (prompb_label){"__name__", v[0], 8, (uint32_t)strlen(v[0])};
+    l[1] = (prompb_label){"cluster", v[1], 7, (uint32_t)strlen(v[1])};
+    l[2] = (prompb_label){"cpu", v[2], 3, (uint32_t)strlen(v[2])};
+    l[3] = (prompb_label){"instance", v[3], 8, (uint32_t)strlen(v[3])};
+    l[4] = (prompb_label){"job", "node-exporter", 3, 13};
+    l[5] = (prompb_label){"mode", v[7], 4, (uint32_t)strlen(v[7])};
+    l[6] = (prompb_label){"namespace", v[4], 9, (uint32_t)strlen(v[4])};
+    l[7] = (prompb_label){"pod", v[5], 3, (uint32_t)strlen(v[5])};
+    l[8] = (prompb_label){"prometheus", "monitoring/k8s", 10, 14};
+    l[9] = (prompb_label){"zone", v[6], 4, (uint32_t)strlen(v[6])};
+}
+
+/* v2 payload of the same content, packed with protoc-c (a symbols table). */
+static void make_v2(int req, prompb_buf *out)
+{
+    static const char *syms[SERIES_PER_REQ * 20 + 1];
+    size_t nsym = 0;
+    syms[nsym++] = "";
+    Io__Prometheus__Write__V2__TimeSeries *ts = calloc(SERIES_PER_REQ, sizeof(*ts));
+    Io__Prometheus__Write__V2__TimeSeries **tsp = calloc(SERIES_PER_REQ, sizeof(*tsp));
+    Io__Prometheus__Write__V2__Sample *sm = calloc(SERIES_PER_REQ, sizeof(*sm));
+    Io__Prometheus__Write__V2__Sample **smp = calloc(SERIES_PER_REQ, sizeof(*smp));
+    uint32_t *refs = calloc(SERIES_PER_REQ * 20, sizeof(uint32_t));
+    char **names = calloc(SERIES_PER_REQ * 20, sizeof(char *));
+    for (int i = 0; i < SERIES_PER_REQ; i++) {
+        prompb_label l[10];
+        make_series(req, i, l);
+        io__prometheus__write__v2__time_series__init(&ts[i]);
+        for (int k = 0; k < 10; k++) {
+            for (int h = 0; h < 2; h++) {
+                const char *s = h ? l[k].value : l[k].name;
+                size_t j;
+                /* Dedup against the last few hundred symbols: good enough. */
+                for (j = nsym > 400 ? nsym - 400 : 1; j < nsym; j++)
+                    if (strcmp(syms[j], s) == 0)
+                        break;
+                if (j == nsym) {
+                    names[nsym] = strdup(s);
+                    syms[nsym] = names[nsym];
+                    nsym++;
+                }
+                refs[i * 20 + k * 2 + h] = (uint32_t)j;
+            }
+        }
+        ts[i].n_labels_refs = 20;
+        ts[i].labels_refs = &refs[i * 20];
+        io__prometheus__write__v2__sample__init(&sm[i]);
+        sm[i].value = (double)(i * 7);
+        sm[i].timestamp = 1700000000000 + req * 15000;
+        smp[i] = &sm[i];
+        ts[i].n_samples = 1;
+        ts[i].samples = &smp[i];
+        tsp[i] = &ts[i];
+    }
+    Io__Prometheus__Write__V2__Request r = IO__PROMETHEUS__WRITE__V2__REQUEST__INIT;
+    r.n_symbols = nsym;
+    r.symbols = (char **)syms;
+    r.n_timeseries = SERIES_PER_REQ;
+    r.timeseries = tsp;
+    size_t len = io__prometheus__write__v2__request__get_packed_size(&r);
+    uint8_t *b = malloc(len);
+    io__prometheus__write__v2__request__pack(&r, b);
+    prompb_snappy_compress(b, len, out, NULL);
+    free(b);
+    for (size_t j = 1; j < nsym; j++)
+        free(names[j]);
+    free(names);
+    free(refs);
+    free(smp);
+    free(sm);
+    free(tsp);
+    free(ts);
+}
+
+enum { SNAPPY, PBC, FAST, FAST_VALID, V2_FAST_VALID, V2_PBC };
+
+static void run(const char *name, int mode, payload *p, double secs)
+{
+    prompb_buf body = {0};
+    prompb_write_request r;
+    prompb_write_request_init(&r);
+    size_t samples = 0, bytes = 0, iters = 0;
+    double t0 = now(), t;
+    do {
+        for (int i = 0; i < NREQ; i++) {
+            payload *q = &p[i];
+            if (prompb_snappy_uncompress(q->snappy.data, q->snappy.len, 64 << 20, &body, NULL))
+                abort();
+            switch (mode) {
+            case PBC: {
+                Prometheus__WriteRequest *u =
+                    prometheus__write_request__unpack(NULL, body.len, (uint8_t *)body.data);
+                if (!u)
+                    abort();
+                prometheus__write_request__free_unpacked(u, NULL);
+                break;
+            }
+            case V2_PBC: {
+                Io__Prometheus__Write__V2__Request *u = io__prometheus__write__v2__request__unpack(
+                    NULL, body.len, (uint8_t *)body.data);
+                if (!u)
+                    abort();
+                io__prometheus__write__v2__request__free_unpacked(u, NULL);
+                break;
+            }
+            case FAST:
+            case FAST_VALID:
+                if (prompb_write_decode_v1(&r, body.data, body.len, NULL) ||
+                    r.sample_count != q->samples)
+                    abort();
+                if (mode == FAST_VALID &&
+                    prompb_validate(&r, PROMPB_VALIDATE_LEGACY_NAMES, NULL, NULL) != 0)
+                    abort();
+                break;
+            case V2_FAST_VALID:
+                if (prompb_write_decode_v2(&r, body.data, body.len, NULL) ||
+                    r.sample_count != q->samples ||
+                    prompb_validate(&r, PROMPB_VALIDATE_LEGACY_NAMES, NULL, NULL) != 0)
+                    abort();
+                break;
+            }
+            samples += q->samples;
+            bytes += q->snappy.len;
+        }
+        iters++;
+        t = now() - t0;
+    } while (t < secs);
+    printf("%-44s %8.2fM samples/s  %7.1f MB/s compressed  (%zu requests)\n", name,
+           (double)samples / t / 1e6, (double)bytes / t / 1e6, iters * NREQ);
+    prompb_buf_free(&body);
+    prompb_write_request_free(&r);
+}
+
+int main(int argc, char **argv)
+{
+    double secs = argc > 1 ? atof(argv[1]) : 2.0;
+    static payload v1[NREQ], v2[NREQ];
+    prompb_buf scratch = {0};
+    size_t raw = 0, comp = 0;
+    for (int req = 0; req < NREQ; req++) {
+        static prompb_label labels[SERIES_PER_REQ][10];
+        static prompb_sample samples[SERIES_PER_REQ];
+        static prompb_series_data sd[SERIES_PER_REQ];
+        for (int i = 0; i < SERIES_PER_REQ; i++) {
+            make_series(req, i, labels[i]);
+            samples[i] = (prompb_sample){1700000000000 + req * 15000, (double)(i * 7)};
+            sd[i] = (prompb_series_data){labels[i], 10, &samples[i], 1};
+        }
+        if (prompb_write_encode_v1_snappy(sd, SERIES_PER_REQ, &scratch, &v1[req].snappy, NULL))
+            return 1;
+        v1[req].samples = SERIES_PER_REQ;
+        raw += scratch.len;
+        comp += v1[req].snappy.len;
+        make_v2(req, &v2[req].snappy);
+        v2[req].samples = SERIES_PER_REQ;
+    }
+    printf("payload: %d requests x %d series x 1 sample x 10 labels; v1 %.0f KB raw, %.0f KB "
+           "snappy per request\n",
+           NREQ, SERIES_PER_REQ, raw / 1024.0 / NREQ, comp / 1024.0 / NREQ);
+    run("v1 snappy only", SNAPPY, v1, secs);
+    run("v1 snappy + protobuf-c unpack (malloc)", PBC, v1, secs);
+    run("v1 snappy + zero-copy decode", FAST, v1, secs);
+    run("v1 snappy + zero-copy decode + validation", FAST_VALID, v1, secs);
+    run("v2 snappy + protobuf-c unpack (malloc)", V2_PBC, v2, secs);
+    run("v2 snappy + zero-copy decode + validation", V2_FAST_VALID, v2, secs);
+    for (int i = 0; i < NREQ; i++) {
+        prompb_buf_free(&v1[i].snappy);
+        prompb_buf_free(&v2[i].snappy);
+    }
+    prompb_buf_free(&scratch);
+    return 0;
+}
