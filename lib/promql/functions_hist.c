@@ -205,7 +205,7 @@ static int step_hist(pq_ev *ev, void *ctx, pq_vec *in, size_t nin, int64_t ts, s
         double ub;
         if (!le || !parse_le(le, lel, &ub))
             continue;
-        size_t gi;
+        size_t gi = 0;
         PQ_TRY(hist_group(q, c, s->m, &gi));
         hgroup *g = &c->g[gi];
         if (g->stamp != step + 1) {

@@ -186,6 +186,19 @@ static int visit(promql_node *n, promql_node *parent, void *ctx)
     return 0;
 }
 
+/* Puts pre in front of msg (truncating at ml). */
+static void prefix_msg(char *msg, size_t ml, const char *pre)
+{
+    size_t pl = strlen(pre), l = strlen(msg);
+    if (pl >= ml)
+        return;
+    if (l + pl >= ml)
+        l = ml - pl - 1;
+    memmove(msg + pl, msg, l);
+    memcpy(msg, pre, pl);
+    msg[pl + l] = 0;
+}
+
 static const promql_opts *harness_opts(void)
 {
     static promql_opts o;
@@ -231,9 +244,7 @@ static int check_at(const cmd *c, const promql_node *expr, int64_t t, const prom
         return -1;
     }
     if (!c->ordered && compare_range(c, scalar, t, &r, msg, ml) < 0) {
-        char tmp[900];
-        snprintf(tmp, sizeof tmp, "range mode: %s", msg);
-        snprintf(msg, ml, "%s", tmp);
+        prefix_msg(msg, ml, "range mode: ");
         promql_result_free(&r);
         return -1;
     }
@@ -274,9 +285,9 @@ static int run_eval(const cmd *c, const promql_queryable *q, char *msg, size_t m
     int rc = 0;
     for (size_t i = 0; i < nt && rc == 0; i++) {
         if (check_at(c, e, times[i], q, msg, ml) < 0) {
-            char tmp[900];
-            snprintf(tmp, sizeof tmp, "@ variant (all selectors @ %lld ms): %s", (long long)T, msg);
-            snprintf(msg, ml, "%s", tmp);
+            char pre[96];
+            snprintf(pre, sizeof pre, "@ variant (all selectors @ %lld ms): ", (long long)T);
+            prefix_msg(msg, ml, pre);
             rc = -1;
         }
     }
