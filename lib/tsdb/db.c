@@ -543,7 +543,9 @@ int tsdb_maintain(tsdb_db *db, int64_t now_ms, char *err, size_t errlen)
         if (hmin > hmax || hmax - hmin <= bd / 2 * 3)
             break;
         int64_t bmin = align_down(hmin, bd);
-        if ((rc = cut_block(db, bmin, bmin + bd, err, errlen)) < 0)
+        /* like Prometheus: the block starts at the head's first sample and
+         * ends at the aligned boundary */
+        if ((rc = cut_block(db, hmin, bmin + bd, err, errlen)) < 0)
             break;
         cut = true;
         if (atomic_load(&db->head.mint) < bmin + bd && atomic_load(&db->head.mint) <= atomic_load(&db->head.maxt))
@@ -569,7 +571,7 @@ int tsdb_flush_head(tsdb_db *db, char *err, size_t errlen)
         if (hmin > hmax)
             break;
         int64_t bmin = align_down(hmin, bd);
-        if ((rc = cut_block(db, bmin, bmin + bd, err, errlen)) < 0)
+        if ((rc = cut_block(db, hmin, bmin + bd, err, errlen)) < 0)
             break;
         cut = true;
         int64_t nmin = atomic_load(&db->head.mint);
