@@ -76,7 +76,8 @@ typedef struct aion_plugin {
     int (*reload)(aion_ctx *ctx);
 
     /* Optional: extra config validation, called by `aiond --check-config`
-     * and before init. Describe each problem with api->config_error. */
+     * and before init (so fetch the table here too: aion_api_get(ctx)).
+     * Describe each problem with api->config_error. */
     int (*check_config)(aion_ctx *ctx);
 } aion_plugin;
 

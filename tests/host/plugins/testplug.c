@@ -169,6 +169,7 @@ static void tp_destroy(aion_ctx *ctx)
 
 static int tp_check(aion_ctx *ctx)
 {
+    api = aion_api_get(ctx);   /* check_config runs before init */
     int64_t n = api->cfg_int(ctx, NULL, "answer", 42);
     if (n != 42)
         return api->config_error(ctx, NULL, "answer", "answer must be 42, not %lld", (long long)n);
