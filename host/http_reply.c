@@ -141,6 +141,13 @@ static void send_on_loop(hreq *r)
         evhttp_add_header(oh, r->out[i].name, r->out[i].value);
     if (host_http_g && atomic_load(&host_http_g->draining))
         evhttp_add_header(oh, "Connection", "close");
+    if (r->method == AION_HTTP_HEAD) {
+        /* the length a GET would have, without the body */
+        char cl[32];
+        snprintf(cl, sizeof(cl), "%zu", r->rlen);
+        evhttp_add_header(oh, "Content-Length", cl);
+        r->rlen = 0;
+    }
     struct evbuffer *buf = evbuffer_new();
     if (buf && r->rlen) {
         if (evbuffer_add_reference(buf, r->rbody, r->rlen, free_ref, NULL) == 0)

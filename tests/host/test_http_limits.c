@@ -1,0 +1,313 @@
+/* tests/host/test_http_limits.c: slow clients, timeouts, max connections,
+ * keep-alive idle timeout, graceful shutdown, over real sockets. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "metrics.h"
+#include "test_http_util.h"
+
+static char resp[8192];
+static int port;
+
+static void h_ok(aion_http_req *req, void *arg)
+{
+    (void)arg;
+    size_t n;
+    host_http_body(req, &n);
+    host_http_reply_text(req, 200, "ok %zu", n);
+}
+
+static void h_sleep(aion_http_req *req, void *arg)
+{
+    (void)arg;
+    usleep(700 * 1000);
+    host_http_reply_text(req, 200, "done");
+}
+
+static void register_routes(void)
+{
+    assert_int_equal(host_http_route(NULL, AION_HTTP_ANY, "/ok", 0, h_ok, NULL, "test"), 0);
+    assert_int_equal(host_http_route(NULL, AION_HTTP_GET, "/sleep", 0, h_sleep, NULL, "test"), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    host_http_listener_cfg c;
+    host_http_listener_defaults(&c);
+    c.header_timeout_ms = 1500;  /* no byte for 1.5 s: cut */
+    c.request_timeout_ms = 3000; /* whole request within 3 s */
+    c.idle_timeout_ms = 1000;
+    c.max_connections = 400;
+    port = th_start(&c, register_routes);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    th_stop();
+    return 0;
+}
+
+static void wait_conns(int want, int ms)
+{
+    for (int i = 0; i < ms / 10 && host_http_connections(NULL) != want; i++)
+        usleep(10 * 1000);
+    assert_int_equal(host_http_connections(NULL), want);
+}
+
+typedef struct slow_arg {
+    int fd;
+    int closed_after_ms;
+    int sent;
+} slow_arg;
+
+/* A slowloris: one header byte every 700 ms (under the inactivity limit). */
+static void *slow_sender(void *p)
+{
+    slow_arg *a = p;
+    const char *raw = "GET /ok HTTP/1.1\r\nHost: t\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    int64_t t0 = th_now_ms();
+    a->closed_after_ms = -1;
+    for (size_t i = 0; i < strlen(raw); i++) {
+        if (th_send(a->fd, raw + i, 1) != 0)
+            break;
+        a->sent++;
+        usleep(700 * 1000);
+        char c;
+        if (recv(a->fd, &c, 1, MSG_DONTWAIT) == 0) {
+            a->closed_after_ms = (int)(th_now_ms() - t0);
+            return NULL;
+        }
+        if (th_now_ms() - t0 > 10000)
+            break;
+    }
+    int w = th_wait_closed(a->fd, 1000);
+    if (w >= 0)
+        a->closed_after_ms = (int)(th_now_ms() - t0);
+    return NULL;
+}
+
+static void test_slow_client_cut_off(void **state)
+{
+    (void)state;
+    slow_arg a = { .fd = th_connect(port) };
+    assert_true(a.fd >= 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, slow_sender, &a), 0);
+    /* others are served meanwhile, quickly */
+    for (int i = 0; i < 5; i++) {
+        int64_t t0 = th_now_ms();
+        assert_int_equal(th_get(port, "/ok", resp, sizeof(resp)), 200);
+        assert_true(th_now_ms() - t0 < 500);
+        usleep(200 * 1000);
+    }
+    pthread_join(t, NULL);
+    close(a.fd);
+    /* cut at the 3 s request deadline although it kept sending */
+    assert_true(a.closed_after_ms >= 2500);
+    assert_true(a.closed_after_ms <= 5000);
+    assert_true(a.sent >= 3);
+}
+
+static void test_slow_body_cut_off(void **state)
+{
+    (void)state;
+    int fd = th_connect(port);
+    const char *hdr = "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n";
+    assert_int_equal(th_send(fd, hdr, strlen(hdr)), 0);
+    int64_t t0 = th_now_ms();
+    int closed = -1;
+    for (int i = 0; i < 20; i++) {
+        if (th_send(fd, "x", 1) != 0)
+            break;
+        if (th_wait_closed(fd, 600) >= 0) {
+            closed = (int)(th_now_ms() - t0);
+            break;
+        }
+    }
+    close(fd);
+    assert_true(closed >= 2000 && closed <= 5000);
+}
+
+static void test_header_inactivity_timeout(void **state)
+{
+    (void)state;
+    int fd = th_connect(port);
+    assert_int_equal(th_send(fd, "GET /ok HT", 10), 0);
+    int ms = th_wait_closed(fd, 5000);
+    close(fd);
+    /* the 1.5 s inactivity limit, before the 3 s request deadline */
+    assert_true(ms >= 1200 && ms < 2900);
+}
+
+static void test_idle_keepalive_timeout(void **state)
+{
+    (void)state;
+    int fd = th_connect(port);
+    const char *raw = "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(th_send(fd, raw, strlen(raw)), 0);
+    assert_int_equal(th_read_response(fd, resp, sizeof(resp), 3000), 200);
+    int ms = th_wait_closed(fd, 5000);
+    close(fd);
+    assert_true(ms >= 800 && ms < 2500);
+    wait_conns(0, 2000);
+}
+
+static void test_many_slow_connections(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    int fds[N];
+    for (int i = 0; i < N; i++) {
+        fds[i] = th_connect(port);
+        assert_true(fds[i] >= 0);
+        assert_int_equal(th_send(fds[i], "GET /ok HTTP/1.1\r\nHo", 20), 0);
+    }
+    int64_t t0 = th_now_ms();
+    assert_int_equal(th_get(port, "/ok", resp, sizeof(resp)), 200);
+    int64_t took = th_now_ms() - t0;
+    assert_true(took < 1000); /* bounded well under 10 s */
+    wait_conns(N, 3000);
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    wait_conns(0, 3000);
+}
+
+static void test_connection_count_returns_to_zero(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 50; i++) {
+        int fd = th_connect(port);
+        if (i % 3 == 0)
+            th_send(fd, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n", 29);
+        close(fd);
+    }
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(th_get(port, "/ok", resp, sizeof(resp)), 200);
+    wait_conns(0, 3000);
+}
+
+/* ---- max connections (own server) ---- */
+
+static void test_max_connections(void **state)
+{
+    (void)state;
+    th_stop();
+    host_http_listener_cfg c;
+    host_http_listener_defaults(&c);
+    c.max_connections = 5;
+    port = th_start(&c, register_routes);
+    int fds[5];
+    for (int i = 0; i < 5; i++) {
+        fds[i] = th_connect(port);
+        assert_true(fds[i] >= 0);
+    }
+    wait_conns(5, 2000);
+    /* the sixth is closed at once */
+    int extra = th_connect(port);
+    assert_true(extra >= 0);
+    int ms = th_wait_closed(extra, 2000);
+    close(extra);
+    assert_true(ms >= 0 && ms < 1000);
+    /* the first five still work */
+    const char *raw = "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(th_send(fds[0], raw, strlen(raw)), 0);
+    assert_int_equal(th_read_response(fds[0], resp, sizeof(resp), 3000), 200);
+    /* after one closes, a new connection is served */
+    close(fds[1]);
+    wait_conns(4, 2000);
+    assert_int_equal(th_get(port, "/ok", resp, sizeof(resp)), 200);
+    for (int i = 0; i < 5; i++)
+        if (i != 1)
+            close(fds[i]);
+    wait_conns(0, 2000);
+}
+
+/* ---- graceful shutdown ---- */
+
+typedef struct sleeper {
+    int port;
+    int status;
+} sleeper;
+
+static void *get_sleep(void *p)
+{
+    sleeper *s = p;
+    char r[1024];
+    s->status = th_get(s->port, "/sleep", r, sizeof(r));
+    return NULL;
+}
+
+static void test_graceful_shutdown(void **state)
+{
+    (void)state;
+    sleeper s = { .port = port };
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, get_sleep, &s), 0);
+    for (int i = 0; i < 200 && host_http_in_flight() == 0; i++)
+        usleep(5 * 1000);
+    assert_int_equal(host_http_in_flight(), 1);
+    host_http_stop_accepting();
+    /* the port is closed now */
+    assert_int_equal(th_connect(port), -1);
+    int64_t t0 = th_now_ms();
+    assert_int_equal(host_http_shutdown(5000), 0);
+    assert_true(th_now_ms() - t0 < 2000);
+    pthread_join(t, NULL);
+    assert_int_equal(s.status, 200); /* the in-flight request was answered */
+}
+
+static void test_shutdown_deadline(void **state)
+{
+    (void)state;
+    /* a request outliving the deadline: shutdown returns, reply dropped */
+    th_stop();
+    port = th_start(NULL, register_routes);
+    sleeper s = { .port = port };
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, get_sleep, &s), 0);
+    for (int i = 0; i < 200 && host_http_in_flight() == 0; i++)
+        usleep(5 * 1000);
+    host_http_stop_accepting();
+    int64_t t0 = th_now_ms();
+    assert_int_equal(host_http_shutdown(100), 1);
+    assert_true(th_now_ms() - t0 < 600);
+    pthread_join(t, NULL);
+    assert_int_equal(s.status, 0); /* connection closed without a reply */
+}
+
+int main(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 2048) {
+        rl.rlim_cur = rl.rlim_max < 2048 ? rl.rlim_max : 2048;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_slow_client_cut_off),
+        cmocka_unit_test(test_slow_body_cut_off),
+        cmocka_unit_test(test_header_inactivity_timeout),
+        cmocka_unit_test(test_idle_keepalive_timeout),
+        cmocka_unit_test(test_many_slow_connections),
+        cmocka_unit_test(test_connection_count_returns_to_zero),
+        cmocka_unit_test(test_max_connections),
+        cmocka_unit_test(test_graceful_shutdown),
+        cmocka_unit_test(test_shutdown_deadline),
+    };
+    int rc = cmocka_run_group_tests_name("http_limits", tests, setup, teardown);
+    host_metrics_free_all();
+    return rc;
+}
