@@ -5,7 +5,7 @@
  * (re2pcre.c), both wrapped as Prometheus compiles it ("^(?:" re ")$", so
  * error texts match Prometheus) and bare (Prometheus parses it bare too).
  * Most real patterns take a fast path that needs no regex engine: literal,
- * set of literals a|b|c, .*, .+, literal prefix foo.*; the rest runs on
+ * set of literals a|b|c, .*, .+, foo.*, .*foo, .*foo.*; the rest runs on
  * PCRE2 (JIT) anchored at both ends.
  *
  * Go matches invalid UTF-8 bytes as U+FFFD; so do we, by rewriting such
@@ -29,6 +29,8 @@ enum kind {
     K_ANY,      /* .*: any value without \n */
     K_NONEMPTY, /* .+: non-empty, without \n */
     K_PREFIX,   /* foo.*: prefix, rest without \n */
+    K_SUFFIX,   /* .*foo: suffix, rest without \n */
+    K_CONTAINS, /* .*foo.*: contains foo (without \n), no \n at all */
     K_PCRE,
 };
 
@@ -185,6 +187,13 @@ static bool raw_matches(const labels_matcher *m, const char *v, size_t len)
     case K_PREFIX:
         return len >= m->lens[0] && memcmp(v, m->vals[0], m->lens[0]) == 0 &&
                !has_nl(v + m->lens[0], len - m->lens[0]);
+    case K_SUFFIX:
+        return len >= m->lens[0] &&
+               memcmp(v + len - m->lens[0], m->vals[0], m->lens[0]) == 0 &&
+               !has_nl(v, len - m->lens[0]);
+    case K_CONTAINS:
+        return !has_nl(v, len) &&
+               (m->lens[0] == 0 || memmem(v, len, m->vals[0], m->lens[0]) != NULL);
     case K_PCRE:
         return pcre_match(m, v, len);
     }
@@ -327,14 +336,29 @@ static int analyze(labels_matcher *m, const char *re, size_t n)
         return -ENOMEM;
     size_t cap = 0, i = 0, len;
     int rc = 0;
-    if (n >= 2 && re[n - 2] == '.' && re[n - 1] == '*') {
-        if (read_literal(re, n - 2, &i, buf, &len) && i == n - 2) {
+    bool lead = n >= 2 && re[0] == '.' && re[1] == '*';
+    bool trail = n >= 2 && re[n - 2] == '.' && re[n - 1] == '*';
+    if (lead || trail) {
+        /* .*foo.*, .*foo, foo.* with a literal foo */
+        size_t from = lead ? 2 : 0, to = n;
+        enum kind k = K_PREFIX;
+        if (lead && trail && n >= 4) {
+            to = n - 2;
+            k = K_CONTAINS;
+        } else if (lead) {
+            k = K_SUFFIX;
+        } else {
+            to = n - 2;
+        }
+        i = from;
+        if (read_literal(re, to, &i, buf, &len) && i == to &&
+            !(k == K_CONTAINS && memchr(buf, '\n', len))) {
             if ((rc = add_val(m, buf, len, &cap)) == 0) {
-                m->kind = K_PREFIX;
+                m->kind = k;
                 rc = 1;
             }
         }
-        free(buf);
+        free(buf); /* rc 0 for .*a|b and the like: PCRE2 */
         return rc;
     }
     for (;;) {
@@ -399,7 +423,6 @@ static int compile_regex(labels_matcher *m, const char *re, size_t n, char *err,
         free(pat);
         return -ENOMEM;
     }
-    pcre2_set_parens_nest_limit(cc, 1100);
     pcre2_set_newline(cc, PCRE2_NEWLINE_LF);
     m->code = pcre2_compile((PCRE2_SPTR)pat, patlen,
                             PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_ANCHORED |

@@ -22,7 +22,10 @@
 
 #define GO_MAX_REPEAT 1000
 #define GO_MAX_SIZE ((int64_t)(128 << 20) / 40)
-#define GO_MAX_DEPTH 1000
+/* Go allows parse trees 1000 high; PCRE2's compiler recurses per group and
+ * by default stops at 250 to bound stack use (~1 KB a level, much more under
+ * ASan). Keep below that, wrappers included; real patterns nest < 10 deep. */
+#define MAX_DEPTH 240
 #define MAX_RUNE 0x10ffff
 
 enum { F_FOLD = 1, F_MULTI = 2, F_DOTNL = 4, F_UNGREEDY = 8 };
@@ -482,32 +485,44 @@ static const char *const go_categories[] = {
     "Sc", "Sk", "Sm", "So", "Z", "Zl", "Zp", "Zs",
 };
 
-/* Is name a Unicode category or script both Go and PCRE2 know? Script names
- * look like Latin, Old_Italic; PCRE2 confirms it knows them. */
+/* Go 1.19's unicode.Scripts (Unicode 13), which Prometheus 2.42 is built with. */
+static const char *const go_scripts[] = {
+    "Adlam", "Ahom", "Anatolian_Hieroglyphs", "Arabic", "Armenian", "Avestan", "Balinese",
+    "Bamum", "Bassa_Vah", "Batak", "Bengali", "Bhaiksuki", "Bopomofo", "Brahmi", "Braille",
+    "Buginese", "Buhid", "Canadian_Aboriginal", "Carian", "Caucasian_Albanian", "Chakma",
+    "Cham", "Cherokee", "Chorasmian", "Common", "Coptic", "Cuneiform", "Cypriot", "Cyrillic",
+    "Deseret", "Devanagari", "Dives_Akuru", "Dogra", "Duployan", "Egyptian_Hieroglyphs",
+    "Elbasan", "Elymaic", "Ethiopic", "Georgian", "Glagolitic", "Gothic", "Grantha", "Greek",
+    "Gujarati", "Gunjala_Gondi", "Gurmukhi", "Han", "Hangul", "Hanifi_Rohingya", "Hanunoo",
+    "Hatran", "Hebrew", "Hiragana", "Imperial_Aramaic", "Inherited", "Inscriptional_Pahlavi",
+    "Inscriptional_Parthian", "Javanese", "Kaithi", "Kannada", "Katakana", "Kayah_Li",
+    "Kharoshthi", "Khitan_Small_Script", "Khmer", "Khojki", "Khudawadi", "Lao", "Latin",
+    "Lepcha", "Limbu", "Linear_A", "Linear_B", "Lisu", "Lycian", "Lydian", "Mahajani",
+    "Makasar", "Malayalam", "Mandaic", "Manichaean", "Marchen", "Masaram_Gondi", "Medefaidrin",
+    "Meetei_Mayek", "Mende_Kikakui", "Meroitic_Cursive", "Meroitic_Hieroglyphs", "Miao", "Modi",
+    "Mongolian", "Mro", "Multani", "Myanmar", "Nabataean", "Nandinagari", "New_Tai_Lue", "Newa",
+    "Nko", "Nushu", "Nyiakeng_Puachue_Hmong", "Ogham", "Ol_Chiki", "Old_Hungarian",
+    "Old_Italic", "Old_North_Arabian", "Old_Permic", "Old_Persian", "Old_Sogdian",
+    "Old_South_Arabian", "Old_Turkic", "Oriya", "Osage", "Osmanya", "Pahawh_Hmong", "Palmyrene",
+    "Pau_Cin_Hau", "Phags_Pa", "Phoenician", "Psalter_Pahlavi", "Rejang", "Runic", "Samaritan",
+    "Saurashtra", "Sharada", "Shavian", "Siddham", "SignWriting", "Sinhala", "Sogdian",
+    "Sora_Sompeng", "Soyombo", "Sundanese", "Syloti_Nagri", "Syriac", "Tagalog", "Tagbanwa",
+    "Tai_Le", "Tai_Tham", "Tai_Viet", "Takri", "Tamil", "Tangut", "Telugu", "Thaana", "Thai",
+    "Tibetan", "Tifinagh", "Tirhuta", "Ugaritic", "Vai", "Wancho", "Warang_Citi", "Yezidi",
+    "Yi", "Zanabazar_Square",
+};
+
+/* Is name a Unicode category or script Go knows (exact spelling)? PCRE2
+ * must know it too, which its own compile confirms. */
 static bool unicode_name_ok(const char *name, size_t len)
 {
-    if (len == 0 || len > 40)
+    bool found = len == 3 && !memcmp(name, "Any", 3);
+    for (size_t k = 0; !found && k < sizeof(go_categories) / sizeof(go_categories[0]); k++)
+        found = strlen(go_categories[k]) == len && !memcmp(go_categories[k], name, len);
+    for (size_t k = 0; !found && k < sizeof(go_scripts) / sizeof(go_scripts[0]); k++)
+        found = strlen(go_scripts[k]) == len && !memcmp(go_scripts[k], name, len);
+    if (!found)
         return false;
-    for (size_t k = 0; k < sizeof(go_categories) / sizeof(go_categories[0]); k++)
-        if (strlen(go_categories[k]) == len && !memcmp(go_categories[k], name, len))
-            return true;
-    if (len == 3 && !memcmp(name, "Any", 3))
-        return true;
-    if (len < 2 || name[0] < 'A' || name[0] > 'Z')
-        return false;
-    for (size_t k = 1; k < len; k++) {
-        char c = name[k];
-        bool up = c >= 'A' && c <= 'Z', lo = c >= 'a' && c <= 'z';
-        if (!(up || lo || c == '_'))
-            return false;
-        if (up && name[k - 1] != '_' && !(k == 1 && len <= 3))
-            return false; /* Script names: Capitalized_Words */
-    }
-    /* PCRE2 specials that are not Go names */
-    static const char *const not_go[] = { "Xan", "Xps", "Xsp", "Xwd", "Xuc", "LC", "Lc" };
-    for (size_t k = 0; k < sizeof(not_go) / sizeof(not_go[0]); k++)
-        if (strlen(not_go[k]) == len && !memcmp(not_go[k], name, len))
-            return false;
     char pat[64];
     int pl = snprintf(pat, sizeof(pat), "\\p{%.*s}", (int)len, name);
     int ec;
@@ -787,7 +802,7 @@ static int repeat(parser *p, size_t op_start, size_t *after, long min, long max,
 
 static int open_group(parser *p, bool capture)
 {
-    if (p->ng >= GO_MAX_DEPTH)
+    if (p->ng >= MAX_DEPTH)
         return fail(p, E_DEPTH, p->s, p->n);
     if (p->ng == p->gcap) {
         size_t cap = p->gcap ? p->gcap * 2 : 16;
