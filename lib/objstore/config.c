@@ -151,6 +151,37 @@ int objstore_config_set(objstore_config *c, const char *key, const char *value, 
         return parse_bool(&c->insecure, key, value, err, errlen);
     if (!strcmp(k, "ca_file") || !strcmp(k, "http_config.tls_config.ca_file"))
         return set_str(c->ca_file, sizeof c->ca_file, key, value, err, errlen);
+    if (!strcmp(k, "cert_file") || !strcmp(k, "http_config.tls_config.cert_file"))
+        return set_str(c->cert_file, sizeof c->cert_file, key, value, err, errlen);
+    if (!strcmp(k, "key_file") || !strcmp(k, "http_config.tls_config.key_file"))
+        return set_str(c->key_file, sizeof c->key_file, key, value, err, errlen);
+    if (!strcmp(k, "http_config.tls_handshake_timeout"))
+        return parse_duration_ms(&c->connect_timeout_ms, key, value, err, errlen);
+    if (!strcmp(k, "aws_sdk_auth")) {
+        bool v;
+        int rc = parse_bool(&v, key, value, err, errlen);
+        if (rc == 0 && v)
+            rc = bad(err, errlen, key, value,
+                     "not supported; give access_key/secret_key or the AWS_* variables");
+        return rc;
+    }
+    if (!strncmp(k, "sse_config.", 11) || !strncmp(k, "put_user_metadata.", 18) ||
+        !strcmp(k, "sts_endpoint") || !strcmp(k, "http_config.tls_config.server_name")) {
+        if (!*value)
+            return 0; /* Thanos' empty defaults */
+        return bad(err, errlen, key, value, "not supported by Aion's S3 client");
+    }
+    static const char *const ignored[] = {
+        /* Go HTTP transport tuning with no libcurl counterpart that matters:
+         * accepted so Thanos configurations load unchanged. */
+        "http_config.idle_conn_timeout",      "http_config.expect_continue_timeout",
+        "http_config.max_idle_conns",         "http_config.max_idle_conns_per_host",
+        "http_config.max_conns_per_host",     "http_config.disable_compression",
+        "disable_dualstack",                  "trace.enable",
+    };
+    for (size_t i = 0; i < sizeof ignored / sizeof *ignored; i++)
+        if (!strcmp(k, ignored[i]))
+            return 0;
     if (!strcmp(k, "insecure_skip_verify") || !strcmp(k, "http_config.insecure_skip_verify") ||
         !strcmp(k, "http_config.tls_config.insecure_skip_verify"))
         return parse_bool(&c->insecure_skip_verify, key, value, err, errlen);

@@ -77,8 +77,11 @@ int objstore_s3c_init(s3_client *c, const objstore_config *cfg, char *err, size_
     c->secret_key = dupstr(sk);
     c->session_token = dupstr(tok);
     c->ca_file = cfg->ca_file[0] ? dupstr(cfg->ca_file) : NULL;
+    c->cert_file = cfg->cert_file[0] ? dupstr(cfg->cert_file) : NULL;
+    c->key_file = cfg->key_file[0] ? dupstr(cfg->key_file) : NULL;
     if (!c->scheme || !c->endpoint || !c->bucket || !c->region || !c->access_key ||
-        !c->secret_key || !c->session_token || (cfg->ca_file[0] && !c->ca_file)) {
+        !c->secret_key || !c->session_token || (cfg->ca_file[0] && !c->ca_file) ||
+        (cfg->cert_file[0] && !c->cert_file) || (cfg->key_file[0] && !c->key_file)) {
         objstore_s3c_free(c);
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
@@ -91,6 +94,7 @@ int objstore_s3c_init(s3_client *c, const objstore_config *cfg, char *err, size_
     c->connect_timeout_ms = cfg->connect_timeout_ms;
     c->idle_timeout_ms = cfg->idle_timeout_ms;
     pthread_mutex_init(&c->lock, NULL);
+    c->lock_init = 1;
     return 0;
 }
 
@@ -109,7 +113,9 @@ void objstore_s3c_free(s3_client *c)
     free(c->secret_key);
     free(c->session_token);
     free(c->ca_file);
-    if (c->pool || c->cappool || c->npool)
+    free(c->cert_file);
+    free(c->key_file);
+    if (c->lock_init)
         pthread_mutex_destroy(&c->lock);
     memset(c, 0, sizeof *c);
 }
@@ -518,6 +524,10 @@ static int attempt_once(s3_client *c, const s3_request *rq, s3_response *rs,
     curl_msg[0] = 0;
     if (c->ca_file)
         curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+    if (c->cert_file)
+        curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert_file);
+    if (c->key_file)
+        curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
     if (c->insecure_skip_verify) {
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);

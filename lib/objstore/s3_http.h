@@ -20,6 +20,8 @@ typedef struct s3_client {
     int unsigned_payload;
     int insecure_skip_verify;
     char *ca_file;    /* NULL when unset */
+    char *cert_file, *key_file; /* client certificate, NULL when unset */
+    int lock_init;
     int max_retries;
     uint32_t retry_max_time_ms, connect_timeout_ms, idle_timeout_ms;
     pthread_mutex_t lock;

@@ -72,6 +72,16 @@ static void thanos_s3_keys(void **state)
     assert_int_equal(c.idle_timeout_ms, 120000);
     assert_int_equal(set("max_retries", "3"), 0);
     assert_int_equal(c.max_retries, 3);
+    assert_int_equal(set("http_config.tls_config.cert_file", "/c.pem"), 0);
+    assert_string_equal(c.cert_file, "/c.pem");
+    assert_int_equal(set("key_file", "/k.pem"), 0);
+    assert_string_equal(c.key_file, "/k.pem");
+    /* Thanos transport tuning loads unchanged (no effect here). */
+    assert_int_equal(set("http_config.idle_conn_timeout", "1m30s"), 0);
+    assert_int_equal(set("http_config.max_idle_conns", "100"), 0);
+    assert_int_equal(set("disable_dualstack", "false"), 0);
+    assert_int_equal(set("aws_sdk_auth", "false"), 0);
+    assert_int_equal(set("sse_config.type", ""), 0);
     assert_int_equal(set("prefix", "tenant"), 0);
     assert_string_equal(c.prefix, "tenant");
     assert_int_equal(set("type", "FILESYSTEM"), 0);
@@ -98,6 +108,10 @@ static void errors(void **state)
         {"retry_max_time", "10 parsecs", "duration"},
         {"list_max_keys", "5000", "between 1 and 1000"},
         {"directory", "", "empty"},
+        {"sse_config.type", "SSE-KMS", "not supported"},
+        {"put_user_metadata.team", "x", "not supported"},
+        {"aws_sdk_auth", "true", "not supported"},
+        {"http_config.tls_config.servername", "x", "unknown key"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         assert_int_equal(set(cases[i].k, cases[i].v), -EINVAL);

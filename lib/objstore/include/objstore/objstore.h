@@ -68,6 +68,8 @@ typedef struct objstore_config {
     bool insecure;                        /* plain http */
     bool insecure_skip_verify;            /* https without certificate checks */
     char ca_file[OBJSTORE_PATH_MAX];
+    char cert_file[OBJSTORE_PATH_MAX];    /* client certificate (PEM), "" = none */
+    char key_file[OBJSTORE_PATH_MAX];     /* its private key (PEM) */
     objstore_lookup lookup;
     uint64_t part_size;                   /* multipart above this size; default 64 MiB */
     bool disable_multipart;
@@ -88,12 +90,18 @@ void objstore_config_init(objstore_config *c);
  * "region", "access_key", "secret_key", "session_token", "insecure",
  * "ca_file" (alias "http_config.tls_config.ca_file"), "insecure_skip_verify"
  * (alias "http_config.insecure_skip_verify", "http_config.tls_config.insecure_skip_verify"),
+ * "cert_file" / "key_file" (aliases "http_config.tls_config.cert_file" / "...key_file"),
  * "bucket_lookup_type" (auto|path|virtual-host|virtual-hosted), "part_size",
  * "disable_multipart", "send_content_md5", "max_retries", "signature_version2"
  * (only false accepted), "list_objects_version" (only "" / v2), and Aion's own
  * "unsigned_payload", "retry_max_time", "connect_timeout", "idle_timeout"
  * (durations like "1m30s", "500ms"), "list_max_keys". A "config." prefix on
  * a key is ignored, so nested libconfig groups can be flattened as is.
+ * Thanos tuning keys without an equivalent here (http_config connection pool
+ * sizes and timeouts, disable_dualstack, trace.enable, ...) are accepted and
+ * ignored; features that would change what is stored or who can read it
+ * (sse_config.*, put_user_metadata.*, sts_endpoint, aws_sdk_auth = true) are
+ * refused, as are unknown keys.
  * Returns 0, or -EINVAL with a message in err for an unknown key or bad value. */
 int objstore_config_set(objstore_config *c, const char *key, const char *value,
                         char *err, size_t errlen);
