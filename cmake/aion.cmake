@@ -89,6 +89,9 @@ function(aion_add_plugin)
     LIBRARY_OUTPUT_DIRECTORY ${AION_PLUGIN_OUTPUT_DIR}
     C_VISIBILITY_PRESET hidden)
   target_link_libraries(${P_NAME} PRIVATE aion_sdk ${P_LIBS})
+  # Engines linked in statically stay private to the plugin: the .so exports
+  # aion_plugin_entry only, so two plugins never clash over lib/ symbols.
+  target_link_options(${P_NAME} PRIVATE -Wl,--exclude-libs,ALL)
   if(NOT AION_SANITIZE AND NOT AION_FUZZ)
     # A plugin must not need any host symbol: everything comes through aion_api.
     target_link_options(${P_NAME} PRIVATE -Wl,--no-undefined)
