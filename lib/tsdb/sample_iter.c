@@ -108,7 +108,8 @@ static int build_merge(tsdb_sample_iter *it, size_t from, size_t to)
         if (rc < 0)
             return rc;
     }
-    qsort(m->s, m->n, sizeof(*m->s), cmp_msample);
+    if (m->n > 1)
+        qsort(m->s, m->n, sizeof(*m->s), cmp_msample);
     /* Keep the last of each run of equal timestamps. */
     size_t w = 0;
     for (size_t r = 0; r < m->n; r++) {
