@@ -85,6 +85,13 @@ int s3peer_start(s3peer *p, const char *stall)
         setenv("NODE_PATH", nodepath, 1);
         /* s3rver's continuation tokens use DES, gone from OpenSSL 3's default provider. */
         setenv("NODE_OPTIONS", "--openssl-legacy-provider", 1);
+        if (p->tls_cert[0] && p->tls_key[0]) {
+            setenv("S3RVER_TLS_CERT", p->tls_cert, 1);
+            setenv("S3RVER_TLS_KEY", p->tls_key, 1);
+        } else {
+            unsetenv("S3RVER_TLS_CERT");
+            unsetenv("S3RVER_TLS_KEY");
+        }
         if (stall)
             setenv("S3RVER_STALL", stall, 1);
         else
@@ -132,6 +139,33 @@ int s3peer_wait_log(s3peer *p, const char *needle, int timeout_ms)
         struct timespec ts = {0, 20 * 1000000};
         nanosleep(&ts, NULL);
     }
+    return 0;
+}
+
+int s3peer_make_tls(s3peer *p, char *ca_out, size_t ca_len)
+{
+    if (system("openssl version >/dev/null 2>&1") != 0) {
+        snprintf(p->why, sizeof p->why, "openssl CLI not installed");
+        return 77;
+    }
+    char cmd[8 * PATH_MAX];
+    const char *d = p->dir;
+    snprintf(cmd, sizeof cmd,
+             "(cd '%s' && printf 'subjectAltName=IP:127.0.0.1\n' > ext &&"
+             " openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+             " -keyout ca.key -out ca.pem -days 2 -subj /CN=objstore-test-ca &&"
+             " openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+             " -keyout srv.key -out srv.csr -subj /CN=127.0.0.1 &&"
+             " openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
+             " -out srv.pem -days 2 -extfile ext) >/dev/null 2>&1",
+             d);
+    if (system(cmd) != 0) {
+        snprintf(p->why, sizeof p->why, "openssl failed to make test certificates");
+        return -1;
+    }
+    snprintf(p->tls_cert, sizeof p->tls_cert, "%s/srv.pem", d);
+    snprintf(p->tls_key, sizeof p->tls_key, "%s/srv.key", d);
+    snprintf(ca_out, ca_len, "%s/ca.pem", d);
     return 0;
 }
 

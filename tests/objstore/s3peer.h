@@ -16,6 +16,7 @@ typedef struct s3peer {
     char dir[PATH_MAX];     /* scratch: data/ and log */
     char log[PATH_MAX + 16];
     char why[PATH_MAX + 128]; /* reason when unavailable */
+    char tls_cert[PATH_MAX], tls_key[PATH_MAX]; /* set both before start for https */
 } s3peer;
 
 /* Prepares a scratch dir and picks a free port. Returns 0, or 77 when node
@@ -28,6 +29,10 @@ int s3peer_start(s3peer *p, const char *stall);
 void s3peer_stop(s3peer *p);
 /* Waits up to timeout_ms for a log line containing needle. 1 found, 0 not. */
 int s3peer_wait_log(s3peer *p, const char *needle, int timeout_ms);
+/* Makes a CA and a server certificate for 127.0.0.1 in the scratch dir with
+ * the openssl CLI and sets tls_cert/tls_key; ca_out receives the CA path.
+ * 0, or 77 when openssl is missing. */
+int s3peer_make_tls(s3peer *p, char *ca_out, size_t ca_len);
 /* Stops and removes the scratch dir. */
 void s3peer_cleanup(s3peer *p);
 

@@ -2,19 +2,28 @@
 // usage: node s3rver.js DIR PORT BUCKET...
 // - refuses anonymous requests (s3rver alone would serve them);
 // - logs one JSON line per request on stdout, and "listening" when ready;
+// - with S3RVER_TLS_CERT and S3RVER_TLS_KEY, serves https;
 // - with S3RVER_STALL=<substring>, a request whose URL contains it is held
 //   (never answered) so a test can kill the server in the middle of it.
 const S3rver = require('@20minutes/s3rver');
 
+const fs = require('node:fs');
+
 const [dir, port, ...buckets] = process.argv.slice(2);
 const stall = process.env.S3RVER_STALL || '';
-const server = new S3rver({
+const options = {
   address: '127.0.0.1',
   port: Number(port),
   directory: dir,
   silent: true,
   configureBuckets: buckets.map((name) => ({ name, configs: [] })),
-});
+};
+// https with S3RVER_TLS_CERT / S3RVER_TLS_KEY (PEM files)
+if (process.env.S3RVER_TLS_CERT && process.env.S3RVER_TLS_KEY) {
+  options.cert = fs.readFileSync(process.env.S3RVER_TLS_CERT);
+  options.key = fs.readFileSync(process.env.S3RVER_TLS_KEY);
+}
+const server = new S3rver(options);
 
 server.middleware.unshift(async (ctx, next) => {
   const signed = ctx.get('authorization') || ctx.query['X-Amz-Signature'];

@@ -231,6 +231,55 @@ static void s3_fault_outlasts_retries(void **state)
     free(d);
 }
 
+static void s3_https(void **state)
+{
+    s3peer tp;
+    assert_int_equal(s3peer_init(&tp), 0);
+    char ca[4200];
+    int rc = s3peer_make_tls(&tp, ca, sizeof ca);
+    if (rc == 77) {
+        print_message("SKIPPED https: %s\n", tp.why);
+        s3peer_cleanup(&tp);
+        skip();
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(s3peer_start(&tp, NULL), 0);
+    objstore_config c = suite_base;
+    snprintf(c.endpoint, sizeof c.endpoint, "127.0.0.1:%d", tp.port);
+    c.insecure = false;
+    objstore_err e;
+
+    /* Unknown CA: a clear, unretried TLS failure. */
+    objstore_bucket *b = suite_open(&c);
+    assert_int_equal(objstore_upload_buffer(b, "tls/x", "x", 1, &e), -EIO);
+    assert_int_equal(e.cls, OBJSTORE_ERR_FATAL);
+    assert_non_null(strstr(e.msg, "(1 attempt"));
+    print_message("expected: %s\n", e.msg);
+    objstore_bucket_close(b);
+
+    /* Our CA: works. */
+    snprintf(c.ca_file, sizeof c.ca_file, "%s", ca);
+    b = suite_open(&c);
+    assert_int_equal(objstore_upload_buffer(b, "tls/x", "secure", 6, &e), 0);
+    void *d;
+    size_t n;
+    assert_int_equal(objstore_get(b, "tls/x", 2, 3, &d, &n, &e), 0);
+    assert_int_equal(n, 3);
+    assert_memory_equal(d, "cur", 3);
+    free(d);
+    objstore_bucket_close(b);
+
+    /* No CA but verification switched off: works. */
+    c.ca_file[0] = 0;
+    c.insecure_skip_verify = true;
+    b = suite_open(&c);
+    assert_int_equal(objstore_get(b, "tls/x", 0, -1, &d, &n, &e), 0);
+    assert_int_equal(n, 6);
+    free(d);
+    objstore_bucket_close(b);
+    s3peer_cleanup(&tp);
+}
+
 static void s3_config_errors(void **state)
 {
     objstore_config c;
@@ -280,7 +329,7 @@ int main(void)
         cmocka_unit_test(s3_wrong_secret),   cmocka_unit_test(s3_no_bucket),
         cmocka_unit_test(s3_unreachable),    cmocka_unit_test(s3_config_errors),
         cmocka_unit_test(s3_fault_single_put), cmocka_unit_test(s3_fault_multipart),
-        cmocka_unit_test(s3_fault_outlasts_retries),
+        cmocka_unit_test(s3_fault_outlasts_retries), cmocka_unit_test(s3_https),
     };
     failed += cmocka_run_group_tests_name("objstore_s3_only", tests, NULL, NULL);
     s3peer_cleanup(&peer);
