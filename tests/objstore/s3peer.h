@@ -16,7 +16,7 @@ typedef struct s3peer {
     char dir[PATH_MAX];     /* scratch: data/ and log */
     char log[PATH_MAX + 16];
     char why[PATH_MAX + 128]; /* reason when unavailable */
-    char tls_cert[PATH_MAX], tls_key[PATH_MAX]; /* set both before start for https */
+    char tls_cert[PATH_MAX + 16], tls_key[PATH_MAX + 16]; /* set both before start for https */
 } s3peer;
 
 /* Prepares a scratch dir and picks a free port. Returns 0, or 77 when node
