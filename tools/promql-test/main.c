@@ -16,301 +16,7 @@
 
 #include "promql/parse.h"
 #include "promql/promql.h"
-#include "script.h"
-
-typedef struct counts {
-    int passed, failed, skipped;
-} counts;
-
-static bool almost_equal(double a, double b)
-{
-    const double min_normal = 2.2250738585072014e-308, eps = 1e-6;
-    if (isnan(a) && isnan(b))
-        return true;
-    if (a == b)
-        return true;
-    double d = fabs(a - b);
-    if (a == 0 || b == 0 || d < min_normal)
-        return d < eps * min_normal;
-    return d / (fabs(a) + fabs(b)) < eps;
-}
-
-static void fmt_labels(const labels_label *l, size_t n, char *buf, size_t len)
-{
-    labels_format(l, n, buf, len);
-}
-
-typedef struct sample {
-    const labels_label *l;
-    size_t n;
-    double v;
-} sample;
-
-/* compareResult of promql/test.go over a vector of samples or a scalar. */
-static int compare(const cmd *c, bool is_scalar, double sv, const sample *s, size_t ns, char *msg, size_t ml)
-{
-    char a[512];
-    if (is_scalar) {
-        if (!c->scalar_expected) {
-            snprintf(msg, ml, "got scalar %g but expected a vector", sv);
-            return -1;
-        }
-        if (!almost_equal(c->scalar, sv)) {
-            snprintf(msg, ml, "expected scalar %.17g but got %.17g", c->scalar, sv);
-            return -1;
-        }
-        return 0;
-    }
-    bool *seen = calloc(c->nexp + 1, sizeof *seen);
-    if (!seen) {
-        snprintf(msg, ml, "out of memory");
-        return -1;
-    }
-    int rc = 0;
-    for (size_t i = 0; i < ns && rc == 0; i++) {
-        size_t k;
-        for (k = 0; k < c->nexp; k++)
-            if (labels_equal(c->exp[k].ls.l, c->exp[k].ls.n, s[i].l, s[i].n))
-                break;
-        fmt_labels(s[i].l, s[i].n, a, sizeof a);
-        if (k == c->nexp) {
-            snprintf(msg, ml, "unexpected metric %s in result (value %.17g)", a, s[i].v);
-            rc = -1;
-        } else if (c->ordered && c->exp[k].pos != (int)i + 1) {
-            snprintf(msg, ml, "expected metric %s at position %d but was at %zu", a, c->exp[k].pos, i + 1);
-            rc = -1;
-        } else if (!almost_equal(c->exp[k].v, s[i].v)) {
-            snprintf(msg, ml, "expected %.17g for %s but got %.17g", c->exp[k].v, a, s[i].v);
-            rc = -1;
-        } else {
-            seen[k] = true;
-        }
-    }
-    if (rc == 0 && c->scalar_expected) {
-        snprintf(msg, ml, "expected scalar %.17g but got a vector of %zu samples", c->scalar, ns);
-        rc = -1;
-    }
-    for (size_t k = 0; k < c->nexp && rc == 0; k++) {
-        if (!seen[k]) {
-            fmt_labels(c->exp[k].ls.l, c->exp[k].ls.n, a, sizeof a);
-            snprintf(msg, ml, "expected metric %s with %.17g not found (got %zu samples)", a, c->exp[k].v, ns);
-            rc = -1;
-        }
-    }
-    free(seen);
-    return rc;
-}
-
-static int compare_instant(const cmd *c, const promql_result *r, char *msg, size_t ml)
-{
-    if (r->type == PROMQL_VALUE_SCALAR)
-        return compare(c, true, r->scalar, NULL, 0, msg, ml);
-    if (r->type != PROMQL_VALUE_VECTOR) {
-        snprintf(msg, ml, r->type == PROMQL_VALUE_MATRIX ? "received range result on instant evaluation"
-                                                         : "unexpected string result");
-        return -1;
-    }
-    sample *s = calloc(r->n_series + 1, sizeof *s);
-    if (!s) {
-        snprintf(msg, ml, "out of memory");
-        return -1;
-    }
-    for (size_t i = 0; i < r->n_series; i++)
-        s[i] = (sample){r->series[i].labels, r->series[i].n_labels, r->series[i].points[0].v};
-    int rc = compare(c, false, 0, s, r->n_series, msg, ml);
-    free(s);
-    return rc;
-}
-
-static int compare_range(const cmd *c, bool scalar, int64_t t, const promql_result *r, char *msg, size_t ml)
-{
-    sample *s = calloc(r->n_series + 1, sizeof *s);
-    size_t n = 0;
-    if (!s) {
-        snprintf(msg, ml, "out of memory");
-        return -1;
-    }
-    for (size_t i = 0; i < r->n_series; i++)
-        for (size_t j = 0; j < r->series[i].n_points; j++)
-            if (r->series[i].points[j].t == t) {
-                s[n++] = (sample){r->series[i].labels, r->series[i].n_labels, r->series[i].points[j].v};
-                break;
-            }
-    int rc;
-    if (scalar) {
-        if (n == 0) {
-            snprintf(msg, ml, "no point at the evaluation time in range mode");
-            rc = -1;
-        } else {
-            rc = compare(c, true, s[0].v, NULL, 0, msg, ml);
-        }
-    } else {
-        rc = compare(c, false, 0, s, n, msg, ml);
-    }
-    free(s);
-    return rc;
-}
-
-typedef struct walkinfo {
-    bool unsafe_at; /* calls a function that makes @ variants meaningless */
-    bool native;    /* needs native histograms */
-} walkinfo;
-
-static int visit(promql_node *n, promql_node *parent, void *ctx)
-{
-    walkinfo *w = ctx;
-    if (n->kind != PROMQL_NODE_CALL)
-        return 0;
-    switch (n->call.func) {
-    case PROMQL_FN_DAYS_IN_MONTH:
-    case PROMQL_FN_DAY_OF_MONTH:
-    case PROMQL_FN_DAY_OF_WEEK:
-    case PROMQL_FN_DAY_OF_YEAR:
-    case PROMQL_FN_HOUR:
-    case PROMQL_FN_MINUTE:
-    case PROMQL_FN_MONTH:
-    case PROMQL_FN_YEAR:
-    case PROMQL_FN_PREDICT_LINEAR:
-    case PROMQL_FN_TIME:
-    case PROMQL_FN_TIMESTAMP:
-        w->unsafe_at = true;
-        break;
-    case PROMQL_FN_HISTOGRAM_COUNT:
-    case PROMQL_FN_HISTOGRAM_SUM:
-    case PROMQL_FN_HISTOGRAM_FRACTION:
-        w->native = true;
-        break;
-    default:
-        break;
-    }
-    return 0;
-}
-
-/* Puts pre in front of msg (truncating at ml). */
-static void prefix_msg(char *msg, size_t ml, const char *pre)
-{
-    size_t pl = strlen(pre), l = strlen(msg);
-    if (pl >= ml)
-        return;
-    if (l + pl >= ml)
-        l = ml - pl - 1;
-    memmove(msg + pl, msg, l);
-    memcpy(msg, pre, pl);
-    msg[pl + l] = 0;
-}
-
-static const promql_opts *harness_opts(void)
-{
-    static promql_opts o;
-    static bool init;
-    if (!init) {
-        promql_opts_init(&o);
-        o.max_samples = 10000; /* as the upstream harness */
-        o.timeout_ms = 100000;
-        o.default_subquery_step_ms = 60000;
-        init = true;
-    }
-    return &o;
-}
-
-/* One query check at evaluation time t (instant + range mode). */
-static int check_at(const cmd *c, const promql_node *expr, int64_t t, const promql_queryable *q, char *msg,
-                    size_t ml)
-{
-    promql_result r;
-    char err[1024];
-    int rc = promql_exec_instant(harness_opts(), q, expr, t, &r, err, sizeof err);
-    if (c->fail) {
-        if (rc == 0) {
-            promql_result_free(&r);
-            snprintf(msg, ml, "expected error evaluating query at %lld but got none", (long long)t);
-            return -1;
-        }
-        return 0;
-    }
-    if (rc < 0) {
-        snprintf(msg, ml, "error evaluating query at %lld: %s", (long long)t, err);
-        return -1;
-    }
-    bool scalar = r.type == PROMQL_VALUE_SCALAR;
-    if (compare_instant(c, &r, msg, ml) < 0) {
-        promql_result_free(&r);
-        return -1;
-    }
-    promql_result_free(&r);
-    rc = promql_exec_range(harness_opts(), q, expr, t - 60000, t + 60000, 60000, &r, err, sizeof err);
-    if (rc < 0) {
-        snprintf(msg, ml, "error evaluating query at %lld in range mode: %s", (long long)t, err);
-        return -1;
-    }
-    if (!c->ordered && compare_range(c, scalar, t, &r, msg, ml) < 0) {
-        prefix_msg(msg, ml, "range mode: ");
-        promql_result_free(&r);
-        return -1;
-    }
-    promql_result_free(&r);
-    return 0;
-}
-
-static int run_eval(const cmd *c, const promql_queryable *q, char *msg, size_t ml)
-{
-    if (check_at(c, c->expr, c->at, q, msg, ml) < 0)
-        return -1;
-    walkinfo w = {0};
-    promql_walk(c->expr, visit, &w);
-    if (w.unsafe_at)
-        return 0;
-    promql_node *e = promql_node_clone(c->expr);
-    if (!e) {
-        snprintf(msg, ml, "out of memory");
-        return -1;
-    }
-    promql_set_at_all(e, c->at);
-    int64_t T = c->at;
-    int64_t times[5];
-    size_t nt;
-    if (T != 0) {
-        times[0] = -10 * T;
-        times[1] = 0;
-        times[2] = T / 5;
-        times[3] = T;
-        times[4] = 10 * T;
-        nt = 5;
-    } else {
-        times[0] = -1000;
-        times[1] = 0;
-        times[2] = 1000;
-        nt = 3;
-    }
-    int rc = 0;
-    for (size_t i = 0; i < nt && rc == 0; i++) {
-        if (check_at(c, e, times[i], q, msg, ml) < 0) {
-            char pre[96];
-            snprintf(pre, sizeof pre, "@ variant (all selectors @ %lld ms): ", (long long)T);
-            prefix_msg(msg, ml, pre);
-            rc = -1;
-        }
-    }
-    promql_node_free(e);
-    return rc;
-}
-
-static int run_load(const cmd *c, promql_memstore *m, char *msg, size_t ml)
-{
-    for (size_t i = 0; i < c->nseries; i++) {
-        const load_series *s = &c->series[i];
-        for (size_t j = 0; j < s->n; j++) {
-            if (!s->present[j])
-                continue;
-            int rc = promql_memstore_add(m, s->ls.l, s->ls.n, (int64_t)j * c->interval, s->vals[j]);
-            if (rc < 0) {
-                snprintf(msg, ml, "load failed: %s", strerror(-rc));
-                return -1;
-            }
-        }
-    }
-    return 0;
-}
+#include "runner.h"
 
 static char *read_file(const char *path, size_t *len)
 {
@@ -337,72 +43,18 @@ static char *read_file(const char *path, size_t *len)
     return b;
 }
 
-static void run_file(const char *path, counts *total, char ***skipped, size_t *nskipped)
+static void run_file(const char *path, runner_counts *total, char ***skipped, size_t *nskipped)
 {
-    counts c = {0};
     size_t len;
     char *text = read_file(path, &len);
     if (!text) {
         printf("%s:0: cannot read: %s\n", path, strerror(errno));
-        c.failed = 1;
-        goto out;
+        printf("%s: 0 passed, 1 failed, 0 skipped\n", path);
+        total->failed++;
+        return;
     }
-    script s;
-    char err[1024];
-    if (script_parse(text, len, &s, err, sizeof err) < 0) {
-        printf("%s:%s (the whole file fails)\n", path, err);
-        c.failed = 1;
-        free(text);
-        goto out;
-    }
+    runner_run_text(path, text, len, total, skipped, nskipped);
     free(text);
-    promql_memstore *m = promql_memstore_new();
-    promql_queryable q = promql_memstore_queryable(m);
-    for (size_t i = 0; i < s.ncmds; i++) {
-        const cmd *cm = &s.cmds[i];
-        char msg[2048];
-        switch (cm->kind) {
-        case CMD_CLEAR:
-            promql_memstore_clear(m);
-            break;
-        case CMD_LOAD:
-            if (run_load(cm, m, msg, sizeof msg) < 0) {
-                printf("%s:%d: %s\n", path, cm->line, msg);
-                c.failed++;
-            }
-            break;
-        case CMD_EVAL: {
-            walkinfo w = {0};
-            promql_walk(cm->expr, visit, &w);
-            if (w.native) {
-                c.skipped++;
-                char name[1200];
-                snprintf(name, sizeof name, "%s:%d: %s", path, cm->line, cm->expr_text);
-                char **ns = realloc(*skipped, (*nskipped + 1) * sizeof *ns);
-                if (ns) {
-                    *skipped = ns;
-                    ns[(*nskipped)++] = strdup(name);
-                }
-                break;
-            }
-            if (run_eval(cm, &q, msg, sizeof msg) < 0) {
-                printf("%s:%d: %s%s: %s\n", path, cm->line,
-                       cm->fail ? "eval_fail " : cm->ordered ? "eval_ordered " : "eval ", cm->expr_text, msg);
-                c.failed++;
-            } else {
-                c.passed++;
-            }
-            break;
-        }
-        }
-    }
-    promql_memstore_free(m);
-    script_free(&s);
-out:
-    printf("%s: %d passed, %d failed, %d skipped\n", path, c.passed, c.failed, c.skipped);
-    total->passed += c.passed;
-    total->failed += c.failed;
-    total->skipped += c.skipped;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -410,7 +62,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void run_path(const char *path, counts *total, char ***skipped, size_t *nskipped)
+static void run_path(const char *path, runner_counts *total, char ***skipped, size_t *nskipped)
 {
     struct stat st;
     if (stat(path, &st) < 0) {
@@ -460,7 +112,7 @@ int main(int argc, char **argv)
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
-    counts total = {0};
+    runner_counts total = {0};
     char **skipped = NULL;
     size_t nskipped = 0;
     for (int i = 1; i < argc; i++)

@@ -1,0 +1,19 @@
+/* Test-script runner shared by promql-test and the cmocka tests.
+ * Single-threaded; prints failures to stdout as `name:line: message`. */
+#ifndef PROMQL_TEST_RUNNER_H
+#define PROMQL_TEST_RUNNER_H
+
+#include <stddef.h>
+
+typedef struct runner_counts {
+    int passed, failed, skipped;
+} runner_counts;
+
+/* Parses and runs one script held in text[len]; name is used in messages.
+ * Adds to *total and prints `name: N passed, N failed, N skipped`. Names of
+ * skipped (native-histogram) evals are appended to *skipped (malloc()ed
+ * strings the caller frees, array too). */
+void runner_run_text(const char *name, const char *text, size_t len, runner_counts *total, char ***skipped,
+                     size_t *nskipped);
+
+#endif
