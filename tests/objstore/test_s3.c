@@ -235,7 +235,7 @@ static void s3_https(void **state)
 {
     s3peer tp;
     assert_int_equal(s3peer_init(&tp), 0);
-    char ca[4200];
+    char ca[OBJSTORE_PATH_MAX];
     int rc = s3peer_make_tls(&tp, ca, sizeof ca);
     if (rc == 77) {
         print_message("SKIPPED https: %s\n", tp.why);
