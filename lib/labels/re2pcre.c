@@ -273,35 +273,35 @@ static void rs_negate(rset *s)
 
 /* Emits ranges for use inside [...], skipping surrogates (never present in
  * a subject: invalid bytes reach PCRE2 as U+FFFD). Returns items emitted. */
-static int emit_range(parser *p, uint32_t lo, uint32_t hi)
+static int emit_range(sbuf *b, uint32_t lo, uint32_t hi)
 {
     int n = 0;
     if (lo <= 0xd7ff) {
         uint32_t h = hi < 0xd7ff ? hi : 0xd7ff;
-        sb_cp(&p->out, lo);
+        sb_cp(b, lo);
         if (h != lo) {
-            sb_str(&p->out, "-");
-            sb_cp(&p->out, h);
+            sb_str(b, "-");
+            sb_cp(b, h);
         }
         n++;
     }
     if (hi >= 0xe000) {
         uint32_t l = lo > 0xe000 ? lo : 0xe000;
-        sb_cp(&p->out, l);
+        sb_cp(b, l);
         if (hi != l) {
-            sb_str(&p->out, "-");
-            sb_cp(&p->out, hi);
+            sb_str(b, "-");
+            sb_cp(b, hi);
         }
         n++;
     }
     return n;
 }
 
-static int emit_rset(parser *p, const rset *s)
+static int emit_rset(sbuf *b, const rset *s)
 {
     int n = 0;
     for (int i = 0; i < s->n; i++)
-        n += emit_range(p, s->r[2 * i], s->r[2 * i + 1]);
+        n += emit_range(b, s->r[2 * i], s->r[2 * i + 1]);
     return n;
 }
 
@@ -595,18 +595,75 @@ static const agroup *perl_group_at(parser *p, size_t i, bool *neg)
     return NULL;
 }
 
+/* Code points Go's case folding touches (unicode minFold, maxFold). */
+#define MIN_FOLD 0x41
+#define MAX_FOLD 0x1e943
+
+/* A class under (?i) is emitted in two parts: items PCRE2 must fold
+ * (literals in [MIN_FOLD, MAX_FOLD], \p) and items already closed under
+ * folding (Perl/POSIX groups, which Go folds before negating, and code
+ * points outside the fold range). The second part is compiled with (?-i):
+ * PCRE2 folds big ranges one code point at a time, milliseconds each. */
+typedef struct {
+    sbuf fold, plain;
+    int nfold, nplain;
+} classparts;
+
+static void class_range(parser *p, classparts *c, uint32_t lo, uint32_t hi)
+{
+    if (!(p->flags & F_FOLD) || (lo <= MIN_FOLD && hi >= MAX_FOLD)) {
+        /* no folding, or a range holding every fold pair already */
+        c->nplain += emit_range(&c->plain, lo, hi);
+        return;
+    }
+    if (lo < MIN_FOLD)
+        c->nplain += emit_range(&c->plain, lo, hi < MIN_FOLD ? hi : MIN_FOLD - 1);
+    if (hi > MAX_FOLD)
+        c->nplain += emit_range(&c->plain, lo > MAX_FOLD ? lo : MAX_FOLD + 1, hi);
+    uint32_t flo = lo < MIN_FOLD ? MIN_FOLD : lo, fhi = hi > MAX_FOLD ? MAX_FOLD : hi;
+    if (flo <= fhi)
+        c->nfold += emit_range(&c->fold, flo, fhi);
+}
+
+static void class_emit(parser *p, classparts *c, bool neg)
+{
+    sbuf *o = &p->out;
+    bool fold = p->flags & F_FOLD;
+    if (!fold || c->nplain == 0 || c->nfold == 0) {
+        sbuf *one = c->nfold ? &c->fold : &c->plain;
+        if (c->nfold + c->nplain == 0) {
+            /* only surrogates: matches nothing, or any character */
+            sb_str(o, neg ? "(?s:.)" : "(?!)");
+            return;
+        }
+        bool nofold = fold && c->nfold == 0;
+        if (nofold)
+            sb_str(o, "(?-i:");
+        sb_str(o, neg ? "[^" : "[");
+        if (one->p)
+            sb_put(o, one->p, one->len);
+        sb_str(o, "]");
+        if (nofold)
+            sb_str(o, ")");
+        return;
+    }
+    /* [^A B] = (?!A|B) any; [A B] = (?:A|B) */
+    sb_str(o, neg ? "(?!(?-i:[" : "(?:(?-i:[");
+    sb_put(o, c->plain.p, c->plain.len);
+    sb_str(o, "])|[");
+    sb_put(o, c->fold.p, c->fold.len);
+    sb_str(o, neg ? "])(?s:.)" : "])");
+}
+
 /* [...] at s[*i]. */
-static int parse_class(parser *p, size_t *i)
+static int parse_class_parts(parser *p, size_t *i, classparts *c, bool *neg)
 {
     size_t start = *i, j = *i + 1;
-    int rc, items = 0;
-    bool neg = false;
-    size_t out_start = p->out.len;
-    sb_str(&p->out, "[");
+    int rc;
+    c->fold.off = c->plain.off = p->out.off;
     if (j < p->n && p->s[j] == '^') {
-        neg = true;
+        *neg = true;
         j++;
-        sb_str(&p->out, "^");
     }
     bool first = true;
     while (j >= p->n || p->s[j] != ']' || first) {
@@ -637,13 +694,19 @@ static int parse_class(parser *p, size_t *i)
                     return fail(p, E_CLASS_RANGE, p->s + j, nend - j);
                 rset s;
                 group_set(g, gneg, p->flags & F_FOLD, &s);
-                items += emit_rset(p, &s);
+                c->nplain += emit_rset(&c->plain, &s);
                 j = nend;
                 continue;
             }
         }
         if (j + 1 < p->n && p->s[j] == '\\' && (p->s[j + 1] == 'p' || p->s[j + 1] == 'P')) {
-            if ((rc = parse_unicode_class(p, &j, true, &items)))
+            /* parse_unicode_class writes to p->out: point it at the fold part */
+            sbuf tmp = p->out;
+            p->out = c->fold;
+            rc = parse_unicode_class(p, &j, true, &c->nfold);
+            c->fold = p->out;
+            p->out = tmp;
+            if (rc)
                 return rc;
             continue;
         }
@@ -652,7 +715,7 @@ static int parse_class(parser *p, size_t *i)
         if (g) {
             rset s;
             group_set(g, gneg, p->flags & F_FOLD, &s);
-            items += emit_rset(p, &s);
+            c->nplain += emit_rset(&c->plain, &s);
             j += 2;
             continue;
         }
@@ -670,8 +733,6 @@ static int parse_class(parser *p, size_t *i)
         hi = lo;
         if (j + 1 < p->n && p->s[j] == '-' && p->s[j + 1] != ']') {
             j++;
-            if (j >= p->n)
-                return fail(p, E_BRACKET, p->s + start, p->n - start);
             if (p->s[j] == '\\') {
                 if ((rc = parse_escape(p, &j, &hi)))
                     return rc;
@@ -681,18 +742,25 @@ static int parse_class(parser *p, size_t *i)
             if (hi < lo)
                 return fail(p, E_CLASS_RANGE, p->s + rng, j - rng);
         }
-        items += emit_range(p, lo, hi);
+        class_range(p, c, lo, hi);
     }
-    j++; /* ] */
-    sb_str(&p->out, "]");
-    if (items == 0 && !p->out.off && !p->out.oom) {
-        /* Only surrogates: a positive class matches nothing, a negated one
-         * any character. */
-        p->out.len = out_start;
-        sb_str(&p->out, neg ? "[\\x{0}-\\x{10ffff}]" : "(?!)");
-    }
-    *i = j;
+    *i = j + 1; /* ] */
+    if (c->fold.oom || c->plain.oom)
+        p->out.oom = true;
     return 0;
+}
+
+static int parse_class(parser *p, size_t *i)
+{
+    classparts c;
+    bool neg = false;
+    memset(&c, 0, sizeof(c));
+    int rc = parse_class_parts(p, i, &c, &neg);
+    if (rc == 0)
+        class_emit(p, &c, neg);
+    free(c.fold.p);
+    free(c.plain.p);
+    return rc;
 }
 
 /* ---- the parser --------------------------------------------------------- */
@@ -982,7 +1050,7 @@ static int parse(parser *p)
         case '.':
             seq_item_done(p);
             begin_atom(p);
-            sb_str(&p->out, (p->flags & F_DOTNL) ? "[\\x{0}-\\x{10ffff}]" : "[^\\n]");
+            sb_str(&p->out, (p->flags & F_DOTNL) ? "(?s:.)" : "[^\\n]");
             end_atom(p, false, 1, 1);
             p->i++;
             break;
@@ -1079,9 +1147,11 @@ static int parse(parser *p)
                     rset s;
                     group_set(g, gneg, p->flags & F_FOLD, &s);
                     begin_atom(p);
-                    sb_str(&p->out, "[");
-                    emit_rset(p, &s);
-                    sb_str(&p->out, "]");
+                    /* already folded as Go does: spare PCRE2 the work */
+                    bool fold = p->flags & F_FOLD;
+                    sb_str(&p->out, fold ? "(?-i:[" : "[");
+                    emit_rset(&p->out, &s);
+                    sb_str(&p->out, fold ? "])" : "]");
                     end_atom(p, false, 1, 1);
                     p->i += 2;
                     break;
