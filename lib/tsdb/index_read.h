@@ -9,6 +9,7 @@
 #ifndef AION_TSDB_INDEX_READ_H
 #define AION_TSDB_INDEX_READ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,10 @@ typedef struct tsdb_indexr {
     size_t nvals;
     uint64_t all_off;   /* offset of the all-series postings list */
 } tsdb_indexr;
+
+/* Fuzzing only: when set, CRC mismatches are ignored so a fuzzer can reach
+ * the parsers behind the checksums. Never set outside fuzz targets. */
+extern bool tsdb_indexr_fuzz_nocrc;
 
 /* Parses header, TOC, symbol table and postings offset table. Returns 0,
  * TSDB_ERR_CORRUPT or -ENOMEM (message in err). */

@@ -12,6 +12,7 @@
 #include <errno.h>
 
 #include "block_read.h"
+#include "blockio.h"
 #include "test_block_data.h"
 
 static labels_matcher *mm(labels_match_type t, const char *n, const char *v)
@@ -226,6 +227,83 @@ static void test_block_write_rejects(void **state)
     free(root);
 }
 
+/* Corrupt files are reported, never crash: a flipped chunk byte fails the
+ * chunk CRC on select, a flipped series byte its entry CRC, a flipped TOC or
+ * truncated index fails open, bad meta.json fails open. */
+static void flip(const char *path, long off_from_start, long off_from_end)
+{
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    long off = off_from_end ? size - off_from_end : off_from_start;
+    fseek(f, off, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, off, SEEK_SET);
+    fputc(c ^ 0x20, f);
+    fclose(f);
+}
+
+static int select_all(tsdb_block *b)
+{
+    tsdb_series_set *ss;
+    char err[256];
+    int rc = tsdb_block_select(b, INT64_MIN, INT64_MAX, NULL, 0, &ss, err, sizeof(err));
+    if (rc)
+        return rc;
+    while ((rc = tsdb_series_set_next(ss)) == 1)
+        ;
+    tsdb_series_set_free(ss);
+    return rc;
+}
+
+static void test_block_corrupt(void **state)
+{
+    (void)state;
+    char *root = td_mkdtemp();
+    td_data d;
+    td_generate(&d, 5, 200, 1700006400000);
+    char ulid[27], dir[600], path[700], err[256], cmd[1500];
+    assert_int_equal(td_write(&d, root, ulid, NULL), 0);
+    snprintf(dir, sizeof(dir), "%s/%s", root, ulid);
+    tsdb_block *b;
+    assert_int_equal(tsdb_block_open(dir, &b, err, sizeof(err)), 0);
+    assert_int_equal(select_all(b), 0);
+    tsdb_block_close(b);
+
+    snprintf(path, sizeof(path), "%s/chunks/000001", dir);
+    flip(path, 200, 0);
+    assert_int_equal(tsdb_block_open(dir, &b, err, sizeof(err)), 0);
+    assert_int_equal(select_all(b), TSDB_ERR_CORRUPT);
+    tsdb_block_close(b);
+    flip(path, 200, 0);
+
+    /* A byte of the first series entry (right after the symbol table). */
+    snprintf(path, sizeof(path), "%s/index", dir);
+    tsdb_mmap m;
+    assert_int_equal(tsdb_mmap_open(&m, path), 0);
+    uint64_t series = tsdb_get_be64(m.p + m.len - 52 + 8);
+    tsdb_mmap_close(&m);
+    flip(path, (long)series + 20, 0);
+    assert_int_equal(tsdb_block_open(dir, &b, err, sizeof(err)), 0);
+    assert_int_equal(select_all(b), TSDB_ERR_CORRUPT);
+    tsdb_block_close(b);
+    flip(path, (long)series + 20, 0);
+
+    flip(path, 0, 30); /* TOC */
+    assert_int_equal(tsdb_block_open(dir, &b, err, sizeof(err)), TSDB_ERR_CORRUPT);
+    flip(path, 0, 30);
+    assert_int_equal(truncate(path, 100), 0);
+    assert_int_equal(tsdb_block_open(dir, &b, err, sizeof(err)), TSDB_ERR_CORRUPT);
+
+    snprintf(cmd, sizeof(cmd), "echo '{\"version\": 2}' > '%s/meta.json'", dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tsdb_block_open(dir, &b, err, sizeof(err)), TSDB_ERR_CORRUPT);
+    td_free(&d);
+    td_rm_rf(root);
+    free(root);
+}
+
 /* ---- blocks made by promtool ------------------------------------------------------ */
 
 struct om_series {
@@ -380,6 +458,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_block_roundtrip),
         cmocka_unit_test(test_block_write_rejects),
+        cmocka_unit_test(test_block_corrupt),
         cmocka_unit_test(test_block_read_promtool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
