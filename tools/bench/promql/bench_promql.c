@@ -102,11 +102,6 @@ int main(int argc, char **argv)
         perror(omfile);
         return 1;
     }
-    if (om) {
-        fputs("# TYPE http_requests_total counter\n# TYPE request_duration_seconds histogram\n"
-              "# TYPE build_info gauge\n",
-              om);
-    }
     promql_memstore *m = promql_memstore_new();
     double t0 = now_s();
     char job[32], inst[32], le[32];
