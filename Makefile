@@ -1,6 +1,6 @@
-# Thin wrapper over cmake. The two commands of the README:
-#   make run   - install what is missing, build, start aiond on ./conf.d
-#   make test  - install what is missing (build + test peers), build, run every test
+# Thin wrapper over cmake and scripts/. The README's two commands are
+#   sh scripts/run    (same as `make run`)
+#   sh scripts/test   (same as `make test`)
 JOBS ?= $(shell nproc)
 BUILD ?= build
 TEST_BUILD ?= build-test
@@ -19,11 +19,11 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAION_TESTS=OFF >/dev/null
 	cmake --build $(BUILD) -j$(JOBS)
 
-run: build
-	./$(BUILD)/host/aiond --config-dir conf.d --plugin-dir $(BUILD)/plugins
+run:
+	@sh scripts/run
 
-test: test-deps
-	@scripts/run-tests
+test:
+	@sh scripts/test
 
 install: build
 	cmake --install $(BUILD)
