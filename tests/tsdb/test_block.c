@@ -13,6 +13,7 @@
 
 #include "block_read.h"
 #include "blockio.h"
+#include "chunks_file.h"
 #include "test_block_data.h"
 
 static labels_matcher *mm(labels_match_type t, const char *n, const char *v)
@@ -223,6 +224,53 @@ static void test_block_write_rejects(void **state)
     tsdb_series_set_free(ss);
     tsdb_block_close(b);
     td_free(&d);
+    td_rm_rf(root);
+    free(root);
+}
+
+/* Chunk segments are cut at the size limit and refs address the right file. */
+static void test_chunks_segments(void **state)
+{
+    (void)state;
+    char *root = td_mkdtemp();
+    tsdb_chunkw w;
+    assert_int_equal(tsdb_chunkw_open(&w, root, 4096), 0);
+    uint8_t data[300];
+    uint64_t refs[100];
+    for (int i = 0; i < 100; i++) {
+        memset(data, i, sizeof(data));
+        tsdb_chunk c = {.data = data, .len = (uint32_t)(50 + i * 2), .encoding = TSDB_ENC_XOR};
+        assert_int_equal(tsdb_chunkw_add(&w, &c, &refs[i]), 0);
+        assert_true((refs[i] & 0xffffffffu) >= 8);
+        if (i)
+            assert_true(refs[i] > refs[i - 1]);
+    }
+    uint32_t nseg;
+    assert_int_equal(tsdb_chunkw_close(&w, false, &nseg), 0);
+    assert_true(nseg > 3);
+    assert_int_equal(refs[99] >> 32, nseg - 1);
+    for (uint32_t i = 0; i < nseg; i++)
+        assert_true(w.sizes[i] <= 4096);
+    tsdb_chunkw_free(&w);
+
+    tsdb_chunkr r;
+    char err[256];
+    assert_int_equal(tsdb_chunkr_open(&r, root, err, sizeof(err)), 0);
+    assert_int_equal(r.n, nseg);
+    for (int i = 0; i < 100; i++) {
+        tsdb_chunk c;
+        assert_int_equal(tsdb_chunkr_get(&r, refs[i], true, &c), 0);
+        assert_int_equal(c.len, 50 + i * 2);
+        assert_int_equal(c.encoding, TSDB_ENC_XOR);
+        for (uint32_t k = 0; k < c.len; k++)
+            assert_int_equal(c.data[k], i);
+    }
+    tsdb_chunk c;
+    assert_int_equal(tsdb_chunkr_get(&r, (uint64_t)nseg << 32 | 8, true, &c), TSDB_ERR_CORRUPT);
+    assert_int_equal(tsdb_chunkr_get(&r, 3, true, &c), TSDB_ERR_CORRUPT);
+    assert_int_equal(tsdb_chunkr_get(&r, refs[0] + 1, true, &c), TSDB_ERR_CORRUPT);
+    assert_int_equal(tsdb_chunkr_get(&r, 0xfffff000u, true, &c), TSDB_ERR_CORRUPT);
+    tsdb_chunkr_close(&r);
     td_rm_rf(root);
     free(root);
 }
@@ -458,6 +506,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_block_roundtrip),
         cmocka_unit_test(test_block_write_rejects),
+        cmocka_unit_test(test_chunks_segments),
         cmocka_unit_test(test_block_corrupt),
         cmocka_unit_test(test_block_read_promtool),
     };
