@@ -183,6 +183,10 @@ void http_loop_wake(evutil_socket_t fd, short what, void *arg)
 
 static void post_reply(hreq *r)
 {
+    if (!host_http_g) { /* server freed: nothing to send on */
+        http_req_unref(r);
+        return;
+    }
     http_loop *lp = r->loop;
     if (lp->thread_started && pthread_equal(pthread_self(), lp->thread)) {
         send_on_loop(r);

@@ -564,13 +564,6 @@ int host_http_start(char *err, size_t errlen)
         host_http_shutdown(0);
         return rc;
     }
-    for (size_t i = 0; i < s->nlisteners; i++) {
-        char port[16];
-        snprintf(port, sizeof(port), "%d", s->listeners[i]->port);
-        const char *kv[] = { "listener", s->listeners[i]->name, "addr", s->listeners[i]->address,
-                             "port", port, "tls", s->listeners[i]->ssl ? "true" : "false", NULL };
-        host_log_kv(AION_LOG_INFO, NULL, "listening", kv);
-    }
     return 0;
 }
 

@@ -289,6 +289,102 @@ static void test_shutdown_deadline(void **state)
     assert_int_equal(s.status, 0); /* connection closed without a reply */
 }
 
+/* ---- worker pool saturated ---- */
+
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static int gate_open;
+static atomic_int gate_waiting;
+
+static void h_gate(aion_http_req *req, void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&gate_waiting, 1);
+    pthread_mutex_lock(&gate_mu);
+    while (!gate_open)
+        pthread_cond_wait(&gate_cv, &gate_mu);
+    pthread_mutex_unlock(&gate_mu);
+    host_http_reply_text(req, 200, "passed");
+}
+
+static void h_health(aion_http_req *req, void *arg)
+{
+    (void)arg;
+    host_http_reply_text(req, 200, "healthy");
+}
+
+static void register_gate(void)
+{
+    assert_int_equal(host_http_route(NULL, AION_HTTP_GET, "/gate", 0, h_gate, NULL, "test"), 0);
+    assert_int_equal(host_http_route(NULL, AION_HTTP_GET, "/-/healthy", AION_ROUTE_INLINE | AION_ROUTE_NO_AUTH, h_health, NULL, "test"), 0);
+}
+
+static void test_workers_saturated(void **state)
+{
+    (void)state;
+    th_stop();
+    th_worker_threads = 1;
+    th_worker_queue = 1;
+    port = th_start(NULL, register_gate);
+    th_worker_threads = 4;
+    th_worker_queue = 256;
+    gate_open = 0;
+    atomic_store(&gate_waiting, 0);
+    const char *raw = "GET /gate HTTP/1.1\r\nHost: t\r\n\r\n";
+    int a = th_connect(port), b = th_connect(port);
+    assert_int_equal(th_send(a, raw, strlen(raw)), 0);
+    for (int i = 0; i < 200 && atomic_load(&gate_waiting) == 0; i++)
+        usleep(5 * 1000);
+    assert_int_equal(atomic_load(&gate_waiting), 1); /* the only worker is blocked */
+    assert_int_equal(th_send(b, raw, strlen(raw)), 0); /* fills the queue */
+    for (int i = 0; i < 200 && host_http_in_flight() < 2; i++)
+        usleep(5 * 1000);
+    /* no room: 503 at once */
+    assert_int_equal(th_get(port, "/gate", resp, sizeof(resp)), 503);
+    assert_non_null(strstr(resp, "Retry-After: 1\r\n"));
+    /* inline handlers do not need a worker */
+    assert_int_equal(th_get(port, "/-/healthy", resp, sizeof(resp)), 200);
+    assert_string_equal(th_body(resp), "healthy\n");
+    pthread_mutex_lock(&gate_mu);
+    gate_open = 1;
+    pthread_cond_broadcast(&gate_cv);
+    pthread_mutex_unlock(&gate_mu);
+    assert_int_equal(th_read_response(a, resp, sizeof(resp), 3000), 200);
+    assert_int_equal(th_read_response(b, resp, sizeof(resp), 3000), 200);
+    close(a);
+    close(b);
+}
+
+static void test_listener_config_errors(void **state)
+{
+    (void)state;
+    th_stop();
+    char err[256];
+    assert_int_equal(host_http_init(1, err, sizeof(err)), 0);
+    assert_int_equal(host_http_init(1, err, sizeof(err)), -EALREADY);
+    host_http_listener_cfg c;
+    host_http_listener_defaults(&c);
+    assert_string_equal(c.address, "127.0.0.1:10902");
+    assert_string_equal(c.name, "main");
+    c.address = "127.0.0.1";
+    assert_int_equal(host_http_add_listener(&c, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "host:port"));
+    c.address = "127.0.0.1:99999";
+    assert_int_equal(host_http_add_listener(&c, err, sizeof(err)), -EINVAL);
+    c.address = "[::1]:0";
+    assert_int_equal(host_http_add_listener(&c, err, sizeof(err)), 0);
+    assert_int_equal(host_http_add_listener(&c, err, sizeof(err)), -EEXIST);
+    c.name = "zero";
+    c.max_connections = 0;
+    assert_int_equal(host_http_add_listener(&c, err, sizeof(err)), -EINVAL);
+    c.max_connections = 10;
+    c.tls_client_ca_file = "/nonexistent";
+    assert_int_equal(host_http_add_listener(&c, err, sizeof(err)), -EINVAL);
+    host_http_free();
+    /* teardown's th_stop must find a running server */
+    port = th_start(NULL, register_routes);
+}
+
 int main(void)
 {
     struct rlimit rl;
@@ -306,6 +402,8 @@ int main(void)
         cmocka_unit_test(test_max_connections),
         cmocka_unit_test(test_graceful_shutdown),
         cmocka_unit_test(test_shutdown_deadline),
+        cmocka_unit_test(test_workers_saturated),
+        cmocka_unit_test(test_listener_config_errors),
     };
     int rc = cmocka_run_group_tests_name("http_limits", tests, setup, teardown);
     host_metrics_free_all();

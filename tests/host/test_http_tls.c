@@ -2,6 +2,7 @@
  * certificates. The CA and certificates are made by the openssl CLI at
  * test time; libcurl is the client. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -66,6 +67,7 @@ static void h_hello(aion_http_req *req, void *arg)
 static int setup(void **state)
 {
     (void)state;
+    signal(SIGPIPE, SIG_IGN);
     assert_non_null(mkdtemp(dir));
     make_ca("ca");
     make_ca("otherca");

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -25,10 +26,14 @@ int64_t th_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+unsigned th_worker_threads = 4;
+size_t th_worker_queue = 256;
+
 int th_start(const host_http_listener_cfg *cfg, void (*register_fn)(void))
 {
     char err[256] = "";
-    assert_int_equal(host_workers_start(4, 256), 0);
+    signal(SIGPIPE, SIG_IGN);
+    assert_int_equal(host_workers_start(th_worker_threads, th_worker_queue), 0);
     int rc = host_http_init(2, err, sizeof(err));
     if (rc)
         fail_msg("host_http_init: %s", err);

@@ -9,7 +9,11 @@
 #include "http.h"
 #include "workers.h"
 
-/* Starts workers (4 threads, queue 256) and the HTTP server with 2 I/O
+/* Worker pool used by th_start (defaults 4 threads, queue 256). */
+extern unsigned th_worker_threads;
+extern size_t th_worker_queue;
+
+/* Starts workers (th_worker_threads, th_worker_queue) and the HTTP server with 2 I/O
  * threads and one listener "main" on 127.0.0.1:0 using cfg (NULL =
  * defaults). register_fn (may be NULL) adds routes before start.
  * Returns the bound port. Fails the test on error. */
