@@ -1,6 +1,8 @@
 /* Prints an AST back as PromQL, like Prometheus' printer.go (Node.String()).
- * One deliberate difference: a group_left/group_right after an empty
- * `ignoring()` is kept (Prometheus drops it and changes the meaning). */
+ * Deliberate differences, so that printing always round-trips: a
+ * group_left/group_right after an empty `ignoring()` is kept (Prometheus
+ * drops it), and +Inf before `^` prints as `Inf`. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,9 +92,20 @@ static void print_selector(pqp_buf *b, const promql_node *n)
     free(strs);
 }
 
+/* `+Inf` would re-parse as a unary plus that swallows a following `^`, so
+ * an infinite left operand of `^` is printed without its sign. */
+static void print_operand(pqp_buf *b, const promql_node *n, bool before_pow)
+{
+    if (before_pow && n->kind == PROMQL_NODE_NUMBER && isinf(n->number.value) &&
+        n->number.value > 0)
+        pqp_buf_adds(b, "Inf");
+    else
+        print_node(b, n);
+}
+
 static void print_binary(pqp_buf *b, const promql_node *n)
 {
-    print_node(b, n->binary.lhs);
+    print_operand(b, n->binary.lhs, n->binary.op == PROMQL_OP_POW);
     pqp_buf_addc(b, ' ');
     pqp_buf_adds(b, promql_binop_str(n->binary.op));
     if (n->binary.return_bool)
@@ -152,7 +165,7 @@ static void print_node(pqp_buf *b, const promql_node *n)
         break;
     case PROMQL_NODE_UNARY:
         pqp_buf_adds(b, n->unary.op == PROMQL_UNOP_SUB ? "-" : "+");
-        print_node(b, n->unary.expr);
+        print_operand(b, n->unary.expr, true);
         break;
     case PROMQL_NODE_BINARY:
         print_binary(b, n);

@@ -1,0 +1,691 @@
+/* PromQL parser: valid expressions, tree shape, printing and round trips.
+ * Expected printed forms follow Prometheus' printer_test.go and the trees
+ * follow parse_test.go (Prometheus 2.42). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "promql/ast.h"
+#include "promql/parse.h"
+
+static promql_node *parse_ok(const char *q)
+{
+    promql_node *n = NULL;
+    promql_parse_error e;
+    int rc = promql_parse(q, strlen(q), &n, &e);
+    if (rc != 0)
+        fail_msg("parse of `%s` failed: %s", q, e.text);
+    return n;
+}
+
+/* Tree shape as an S-expression: binary, unary and paren nodes are made
+ * explicit, everything else uses the printer. */
+static void sexpr(const promql_node *n, char *buf, size_t sz)
+{
+    char a[1024], b[1024];
+    switch (n->kind) {
+    case PROMQL_NODE_BINARY:
+        sexpr(n->binary.lhs, a, sizeof a);
+        sexpr(n->binary.rhs, b, sizeof b);
+        snprintf(buf, sz, "(%s%s %s %s)", promql_binop_str(n->binary.op),
+                 n->binary.return_bool ? " bool" : "", a, b);
+        return;
+    case PROMQL_NODE_UNARY:
+        sexpr(n->unary.expr, a, sizeof a);
+        snprintf(buf, sz, "(u%s %s)", n->unary.op == PROMQL_UNOP_SUB ? "-" : "+", a);
+        return;
+    case PROMQL_NODE_PAREN:
+        sexpr(n->paren.expr, a, sizeof a);
+        snprintf(buf, sz, "(paren %s)", a);
+        return;
+    default: {
+        char *s = promql_node_print(n);
+        snprintf(buf, sz, "%s", s);
+        free(s);
+    }
+    }
+}
+
+/* input, expected printed form (NULL: same as input), expected shape (NULL: skip) */
+static const struct {
+    const char *in, *out, *shape;
+} valid[] = {
+    /* numbers */
+    {"1", NULL, NULL},
+    {"+Inf", NULL, NULL},
+    {"-Inf", NULL, NULL},
+    {"inf", "+Inf", NULL},
+    {"NaN", NULL, NULL},
+    {"nAn", "NaN", NULL},
+    {".5", "0.5", NULL},
+    {"5.", "5", NULL},
+    {"123.4567", NULL, NULL},
+    {"5e-3", "0.005", NULL},
+    {"5e3", "5000", NULL},
+    {"0xc", "12", NULL},
+    {"0755", "493", NULL},
+    {"+5.5e-3", "0.0055", NULL},
+    {"-0755", "-493", NULL},
+    {"1e6", "1e+06", NULL},
+    {"123456789", "1.23456789e+08", NULL},
+    {"0.00001", "1e-05", NULL},
+    {"0.0001", NULL, NULL},
+    {"089", "89", NULL},
+    /* scalar arithmetic and precedence */
+    {"1 + 1", NULL, "(+ 1 1)"},
+    {"1 - 1", NULL, NULL},
+    {"1 * 1", NULL, NULL},
+    {"1 % 1", NULL, NULL},
+    {"1 / 1", NULL, NULL},
+    {"1 == bool 1", NULL, "(== bool 1 1)"},
+    {"1 != bool 1", NULL, NULL},
+    {"1 > bool 1", NULL, NULL},
+    {"1 >= bool 1", NULL, NULL},
+    {"1 < bool 1", NULL, NULL},
+    {"1 <= bool 1", NULL, NULL},
+    {"-1^2", "-1 ^ 2", "(u- (^ 1 2))"},
+    {"-1*2", "-1 * 2", "(* -1 2)"},
+    {"-1+2", "-1 + 2", "(+ -1 2)"},
+    {"-1^-2", "-1 ^ -2", "(u- (^ 1 -2))"},
+    {"+1 + -2 * 1", "1 + -2 * 1", "(+ 1 (* -2 1))"},
+    {"1 + 2/(3*1)", "1 + 2 / (3 * 1)", "(+ 1 (/ 2 (paren (* 3 1))))"},
+    {"1 < bool 2 - 1 * 2", NULL, "(< bool 1 (- 2 (* 1 2)))"},
+    {"2 ^ 3 ^ 2", NULL, "(^ 2 (^ 3 2))"},
+    {"2 - 3 - 4", NULL, "(- (- 2 3) 4)"},
+    {"2 * 3 % 4 / 5", NULL, "(/ (% (* 2 3) 4) 5)"},
+    {"2 ^ -1 * 3", NULL, "(* (^ 2 -1) 3)"},
+    {"1 atan2 2 + 3", NULL, "(+ (atan2 1 2) 3)"},
+    {"--1", "1", NULL},
+    {"-(1)", NULL, "(u- (paren 1))"},
+    {"-some_metric", NULL, "(u- some_metric)"},
+    {"+some_metric", NULL, "(u+ some_metric)"},
+    {" +some_metric", "+some_metric", NULL},
+    {"-a ^ b", NULL, "(u- (^ a b))"},
+    {"-a * b", NULL, "(* (u- a) b)"},
+    {"a + b offset 5m", NULL, "(+ a b offset 5m)"},
+    /* vector binary operations */
+    {"foo * bar", NULL, NULL},
+    {"foo * sum", NULL, NULL},
+    {"foo == 1", NULL, NULL},
+    {"foo == bool 1", NULL, NULL},
+    {"2.5 / bar", NULL, NULL},
+    {"foo and bar", NULL, NULL},
+    {"foo or bar", NULL, NULL},
+    {"foo unless bar", NULL, NULL},
+    {"foo + bar or bla and blub", NULL, "(or (+ foo bar) (and bla blub))"},
+    {"foo and bar unless baz or qux", NULL, "(or (unless (and foo bar) baz) qux)"},
+    {"a > b + c", NULL, "(> a (+ b c))"},
+    {"a or b > c", NULL, "(or a (> b c))"},
+    {"bar + on(foo) bla / on(baz, buz) group_right(test) blub",
+     "bar + on (foo) bla / on (baz, buz) group_right (test) blub",
+     "(+ bar (/ bla blub))"},
+    {"foo * on(test,blub) bar", "foo * on (test, blub) bar", NULL},
+    {"foo * on(test,blub) group_left bar", "foo * on (test, blub) group_left () bar", NULL},
+    {"foo and on(test,blub) bar", "foo and on (test, blub) bar", NULL},
+    {"foo and on() bar", "foo and on () bar", NULL},
+    {"foo and ignoring(test,blub) bar", "foo and ignoring (test, blub) bar", NULL},
+    {"foo and ignoring() bar", "foo and bar", NULL},
+    {"foo unless on(bar) baz", "foo unless on (bar) baz", NULL},
+    {"foo / on(test,blub) group_left(bar) bar", "foo / on (test, blub) group_left (bar) bar", NULL},
+    {"foo / ignoring(test,blub) group_left(blub) bar",
+     "foo / ignoring (test, blub) group_left (blub) bar", NULL},
+    {"foo - on(test,blub) group_right(bar,foo) bar",
+     "foo - on (test, blub) group_right (bar, foo) bar", NULL},
+    {"foo - ignoring(test,blub) group_right(bar,foo) bar",
+     "foo - ignoring (test, blub) group_right (bar, foo) bar", NULL},
+    {"foo == bool on(bar) baz", "foo == bool on (bar) baz", NULL},
+    {"foo > bool ignoring(a) group_right(b) baz", "foo > bool ignoring (a) group_right (b) baz", NULL},
+    /* printer_test.go */
+    {"sum by() (task:errors:rate10s{job=\"s\"})", "sum(task:errors:rate10s{job=\"s\"})", NULL},
+    {"sum by(code) (task:errors:rate10s{job=\"s\"})",
+     "sum by (code) (task:errors:rate10s{job=\"s\"})", NULL},
+    {"sum without() (task:errors:rate10s{job=\"s\"})",
+     "sum without () (task:errors:rate10s{job=\"s\"})", NULL},
+    {"sum without(instance) (task:errors:rate10s{job=\"s\"})",
+     "sum without (instance) (task:errors:rate10s{job=\"s\"})", NULL},
+    {"topk(5, task:errors:rate10s{job=\"s\"})", NULL, NULL},
+    {"count_values(\"value\", task:errors:rate10s{job=\"s\"})", NULL, NULL},
+    {"a - on() c", "a - on () c", NULL},
+    {"a - on(b) c", "a - on (b) c", NULL},
+    {"a - on(b) group_left(x) c", "a - on (b) group_left (x) c", NULL},
+    {"a - on(b) group_left(x, y) c", "a - on (b) group_left (x, y) c", NULL},
+    {"a - on(b) group_left c", "a - on (b) group_left () c", NULL},
+    {"a - on(b) group_left() (c)", "a - on (b) group_left () (c)", NULL},
+    {"a - ignoring(b) c", "a - ignoring (b) c", NULL},
+    {"a - ignoring() c", "a - c", NULL},
+    {"up > bool 0", NULL, NULL},
+    {"a offset 1m", NULL, NULL},
+    {"a offset -7m", NULL, NULL},
+    {"a{c=\"d\"}[5m] offset 1m", NULL, NULL},
+    {"a[5m] offset 1m", NULL, NULL},
+    {"a[12m] offset -3m", NULL, NULL},
+    {"a[1h:5m] offset 1m", NULL, NULL},
+    {"{__name__=\"a\"}", NULL, NULL},
+    {"a{b!=\"c\"}[1m]", NULL, NULL},
+    {"a{b=~\"c\"}[1m]", NULL, NULL},
+    {"a{b!~\"c\"}[1m]", NULL, NULL},
+    {"a @ 10", "a @ 10.000", NULL},
+    {"a[1m] @ 10", "a[1m] @ 10.000", NULL},
+    {"a @ start()", NULL, NULL},
+    {"a @ end()", NULL, NULL},
+    {"a[1m] @ start()", NULL, NULL},
+    {"a[1m] @ end()", NULL, NULL},
+    /* selectors */
+    {"foo", NULL, NULL},
+    {"min", NULL, NULL},
+    {"sum", NULL, NULL},
+    {"SUM", NULL, NULL},
+    {"by", NULL, NULL},
+    {"offset{step=\"1s\"}[5m]", NULL, NULL},
+    {"step{offset=\"1s\"}[5m]", NULL, NULL},
+    {"start", NULL, NULL},
+    {"end", NULL, NULL},
+    {"start{end=\"foo\"}", NULL, NULL},
+    {"end{start=\"foo\"}", NULL, NULL},
+    {"foo unless on(start) bar", "foo unless on (start) bar", NULL},
+    {"foo unless on(end) bar", "foo unless on (end) bar", NULL},
+    {"foo offset 5m", NULL, NULL},
+    {"foo offset -7m", NULL, NULL},
+    {"foo OFFSET 1h30m", "foo offset 1h30m", NULL},
+    {"foo OFFSET 1m30ms", "foo offset 1m30ms", NULL},
+    {"foo offset 90m", "foo offset 1h30m", NULL},
+    {"foo offset 14d", "foo offset 2w", NULL},
+    {"foo offset 15d", NULL, NULL},
+    {"foo @ 1603774568", "foo @ 1603774568.000", NULL},
+    {"foo @ -100", "foo @ -100.000", NULL},
+    {"foo @ .3", "foo @ 0.300", NULL},
+    {"foo @ 3.", "foo @ 3.000", NULL},
+    {"foo @ 3.33", "foo @ 3.330", NULL},
+    {"foo @ 3.3333", "foo @ 3.333", NULL},
+    {"foo @ 3.3335", "foo @ 3.334", NULL},
+    {"foo @ 3e2", "foo @ 300.000", NULL},
+    {"foo @ 3e-1", "foo @ 0.300", NULL},
+    {"foo @ 0xA", "foo @ 10.000", NULL},
+    {"foo @ -3.3e1", "foo @ -33.000", NULL},
+    {"foo @ 1 offset 1m", "foo @ 1.000 offset 1m", NULL},
+    {"foo offset 1m @ 1", "foo @ 1.000 offset 1m", NULL},
+    {"foo:bar{a=\"bc\"}", NULL, NULL},
+    {"foo{NaN='bc'}", "foo{NaN=\"bc\"}", NULL},
+    {"foo{bar='}'}", "foo{bar=\"}\"}", NULL},
+    {"foo{a=\"b\", foo!=\"bar\", test=~\"test\", bar!~\"baz\"}",
+     "foo{a=\"b\",bar!~\"baz\",foo!=\"bar\",test=~\"test\"}", NULL},
+    {"foo{a=\"b\", foo!=\"bar\", test=~\"test\", bar!~\"baz\",}",
+     "foo{a=\"b\",bar!~\"baz\",foo!=\"bar\",test=~\"test\"}", NULL},
+    {"{__name__=~\"bar\", __name__!~\"baz\"}", "{__name__!~\"baz\",__name__=~\"bar\"}", NULL},
+    {"{__name__=\"bar\", __name__=\"baz\"}", "{__name__=\"bar\",__name__=\"baz\"}", NULL},
+    {"{a=~\"b|\", c=\"d\"}", "{a=~\"b|\",c=\"d\"}", NULL},
+    {"{a=\"\\n\"}", NULL, NULL},
+    {"foo # comment\n  + bar", "foo + bar", NULL},
+    {"foo{a=\"b\" # comment\n}", "foo{a=\"b\"}", NULL},
+    /* ranges and subqueries */
+    {"test[5s]", NULL, NULL},
+    {"test[5m]", NULL, NULL},
+    {"foo[5m30s]", NULL, NULL},
+    {"test[5h] OFFSET 5m", "test[5h] offset 5m", NULL},
+    {"test[5d] OFFSET 10s", "test[5d] offset 10s", NULL},
+    {"test[5w] offset 2w", NULL, NULL},
+    {"test{a=\"b\"}[5y] OFFSET 3d", "test{a=\"b\"}[5y] offset 3d", NULL},
+    {"test{a=\"b\"}[5y] @ 1603774699", "test{a=\"b\"}[5y] @ 1603774699.000", NULL},
+    {"test[1000ms]", "test[1s]", NULL},
+    {"test[1001ms]", "test[1s1ms]", NULL},
+    {"foo[ 5m ]", "foo[5m]", NULL},
+    {"foo{bar=\"baz\"}[10m:6s]", NULL, NULL},
+    {"foo{bar=\"baz\"}[10m5s:1h6ms]", NULL, NULL},
+    {"foo[10m:]", NULL, NULL},
+    /* Prometheus' lexer turns any letter inside brackets into the colon */
+    {"foo[5m x]", "foo[5m:]", NULL},
+    {"min_over_time(rate(foo{bar=\"baz\"}[2s])[5m:5s])", NULL, NULL},
+    {"min_over_time(rate(foo{bar=\"baz\"}[2s])[5m:])[4m:3s]", NULL, NULL},
+    {"min_over_time(rate(foo{bar=\"baz\"}[2s])[5m:] offset 4m)[4m:3s]", NULL, NULL},
+    {"min_over_time(rate(foo{bar=\"baz\"}[2s])[5m:] @ 1603775091)[4m:3s]",
+     "min_over_time(rate(foo{bar=\"baz\"}[2s])[5m:] @ 1603775091.000)[4m:3s]", NULL},
+    {"min_over_time(rate(foo{bar=\"baz\"}[2s])[5m:] @ -160377509)[4m:3s]",
+     "min_over_time(rate(foo{bar=\"baz\"}[2s])[5m:] @ -160377509.000)[4m:3s]", NULL},
+    {"sum without(and, by, avg, count, alert, annotations)(some_metric) [30m:10s]",
+     "sum without (and, by, avg, count, alert, annotations) (some_metric)[30m:10s]", NULL},
+    {"some_metric OFFSET 1m [10m:5s]", "some_metric offset 1m[10m:5s]", NULL},
+    {"some_metric @ 123 [10m:5s]", "some_metric @ 123.000[10m:5s]", NULL},
+    {"some_metric @ 123 offset 1m [10m:5s]", "some_metric @ 123.000 offset 1m[10m:5s]", NULL},
+    {"some_metric offset 1m @ 123 [10m:5s]", "some_metric @ 123.000 offset 1m[10m:5s]", NULL},
+    {"some_metric[10m:5s] offset 1m @ 123", "some_metric[10m:5s] @ 123.000 offset 1m", NULL},
+    {"(foo + bar{nm=\"val\"})[5m:]", NULL, NULL},
+    {"(foo + bar{nm=\"val\"})[5m:] offset 10m", NULL, NULL},
+    {"(foo + bar{nm=\"val\"} @ 1234)[5m:] @ 1603775019",
+     "(foo + bar{nm=\"val\"} @ 1234.000)[5m:] @ 1603775019.000", NULL},
+    {"foo[10m:6s] @ start()", NULL, NULL},
+    {"foo[10m:6s] @ end()", NULL, NULL},
+    {"test[5y] @ start()", NULL, NULL},
+    /* aggregations */
+    {"sum by (foo)(some_metric)", "sum by (foo) (some_metric)", NULL},
+    {"avg by (foo)(some_metric)", "avg by (foo) (some_metric)", NULL},
+    {"max by (foo)(some_metric)", "max by (foo) (some_metric)", NULL},
+    {"sum without (foo) (some_metric)", NULL, NULL},
+    {"sum (some_metric) without (foo)", "sum without (foo) (some_metric)", NULL},
+    {"stddev(some_metric)", NULL, NULL},
+    {"stdvar by (foo)(some_metric)", "stdvar by (foo) (some_metric)", NULL},
+    {"sum by ()(some_metric)", "sum(some_metric)", NULL},
+    {"sum by (foo,bar,)(some_metric)", "sum by (foo, bar) (some_metric)", NULL},
+    {"sum by (foo,)(some_metric)", "sum by (foo) (some_metric)", NULL},
+    {"topk(5, some_metric)", NULL, NULL},
+    {"bottomk by (a) (5, some_metric)", NULL, NULL},
+    {"quantile(0.9, some_metric)", NULL, NULL},
+    {"count_values(\"value\", some_metric)", NULL, NULL},
+    {"group(some_metric)", NULL, NULL},
+    {"count by (a) (x) > 1", NULL, NULL},
+    {"sum without(and, by, avg, count, alert, annotations)(some_metric)",
+     "sum without (and, by, avg, count, alert, annotations) (some_metric)", NULL},
+    {"SUM BY (a) (x)", "sum by (a) (x)", NULL},
+    {"sum(sum)", NULL, NULL},
+    {"a + sum", NULL, NULL},
+    {"sum by (on, group_left, bool, offset, start, end) (x)", NULL, NULL},
+    /* calls */
+    {"time()", NULL, NULL},
+    {"pi()", NULL, NULL},
+    {"floor(some_metric{foo!=\"bar\"})", NULL, NULL},
+    {"rate(some_metric[5m])", NULL, NULL},
+    {"round(some_metric)", NULL, NULL},
+    {"round(some_metric, 5)", NULL, NULL},
+    {"hour()", NULL, NULL},
+    {"hour(foo)", NULL, NULL},
+    {"label_join(up, \"a\", \",\")", NULL, NULL},
+    {"label_join(up, \"a\", \",\", \"b\", \"c\", \"d\")", NULL, NULL},
+    {"label_replace(up, \"a\", \"$1\", \"b\", \"(.*)\")", NULL, NULL},
+    {"histogram_quantile(0.9, sum by (le) (rate(x_bucket[5m])))", NULL, NULL},
+    {"holt_winters(x[5m], 0.5, 0.5)", NULL, NULL},
+    {"quantile_over_time(0.5, x[5m])", NULL, NULL},
+    {"vector(1)", NULL, NULL},
+    {"scalar(x) + 1", NULL, NULL},
+    {"absent(nonexistent{job=\"myjob\"})", NULL, NULL},
+    {"clamp(x, 0, 1)", NULL, NULL},
+    {"predict_linear(x[1h], 3600)", NULL, NULL},
+    {"sort_desc(sum by (a) (rate(x[5m])))", NULL, NULL},
+    {"timestamp(x)", NULL, NULL},
+    {"day_of_week(vector(time()))", NULL, NULL},
+    /* strings */
+    {"\"double-quoted string \\\" with escaped quote\"", NULL, NULL},
+    {"'single-quoted string \\' with escaped quote'",
+     "\"single-quoted string ' with escaped quote\"", NULL},
+    {"`backtick-quoted string`", "\"backtick-quoted string\"", NULL},
+    {"\"\\a\\b\\f\\n\\r\\t\\v\\\\\\\" - \\xFF\\377\\u1234\\U00010111\\U0001011111☺\"",
+     "\"\\a\\b\\f\\n\\r\\t\\v\\\\\\\" - \\xff\\xff\xe1\x88\xb4\xf0\x90\x84\x91\xf0\x90\x84\x91" "11☺\"",
+     NULL},
+    {"`\\a\\b`", "\"\\\\a\\\\b\"", NULL},
+    {"\"\\x00\"", NULL, NULL},
+};
+
+static void test_valid_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++) {
+        promql_node *n = parse_ok(valid[i].in);
+        char *s = promql_node_print(n);
+        assert_non_null(s);
+        const char *want = valid[i].out ? valid[i].out : valid[i].in;
+        if (strcmp(s, want) != 0)
+            fail_msg("`%s`: printed `%s`, want `%s`", valid[i].in, s, want);
+        if (valid[i].shape) {
+            char sh[2048];
+            sexpr(n, sh, sizeof sh);
+            if (strcmp(sh, valid[i].shape) != 0)
+                fail_msg("`%s`: shape %s, want %s", valid[i].in, sh, valid[i].shape);
+        }
+        /* round trip: the printed form parses back to the same tree */
+        promql_node *n2 = parse_ok(s);
+        if (!promql_node_equal(n, n2))
+            fail_msg("`%s`: round trip through `%s` changed the tree", valid[i].in, s);
+        /* a clone is equal and independent */
+        promql_node *c = promql_node_clone(n);
+        assert_non_null(c);
+        assert_true(promql_node_equal(n, c));
+        promql_node_free(c);
+        promql_node_free(n2);
+        promql_node_free(n);
+        free(s);
+    }
+}
+
+static void test_types(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *q;
+        promql_value_type t;
+    } cases[] = {
+        {"1", PROMQL_VALUE_SCALAR},
+        {"1 + 2", PROMQL_VALUE_SCALAR},
+        {"\"a\"", PROMQL_VALUE_STRING},
+        {"foo", PROMQL_VALUE_VECTOR},
+        {"foo + 1", PROMQL_VALUE_VECTOR},
+        {"1 - foo", PROMQL_VALUE_VECTOR},
+        {"foo[5m]", PROMQL_VALUE_MATRIX},
+        {"foo[5m:1m]", PROMQL_VALUE_MATRIX},
+        {"rate(foo[5m])", PROMQL_VALUE_VECTOR},
+        {"scalar(foo)", PROMQL_VALUE_SCALAR},
+        {"time()", PROMQL_VALUE_SCALAR},
+        {"(1)", PROMQL_VALUE_SCALAR},
+        {"-foo", PROMQL_VALUE_VECTOR},
+        {"sum(foo)", PROMQL_VALUE_VECTOR},
+        {"(foo[5m])", PROMQL_VALUE_MATRIX},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        promql_node *n = parse_ok(cases[i].q);
+        if (promql_node_type(n) != cases[i].t)
+            fail_msg("`%s`: type %s", cases[i].q, promql_value_type_name(promql_node_type(n)));
+        promql_node_free(n);
+    }
+}
+
+static void test_tree_fields(void **state)
+{
+    (void)state;
+    promql_node *n = parse_ok("foo{a=\"b\"}[5m] offset -1m @ 3.3335");
+    assert_int_equal(n->kind, PROMQL_NODE_MATRIX);
+    assert_int_equal(n->matrix.range_ms, 300000);
+    promql_node *v = n->matrix.vector;
+    assert_int_equal(v->kind, PROMQL_NODE_VECTOR);
+    assert_string_equal(v->vector.name, "foo");
+    assert_int_equal(v->vector.n_matchers, 2);
+    assert_string_equal(v->vector.matchers[0].name, "a");
+    assert_string_equal(v->vector.matchers[1].name, "__name__");
+    assert_string_equal(v->vector.matchers[1].value, "foo");
+    assert_int_equal(v->vector.mod.offset_ms, -60000);
+    assert_int_equal(v->vector.mod.at, PROMQL_AT_TIMESTAMP);
+    assert_int_equal(v->vector.mod.at_ms, 3334);
+    promql_node_free(n);
+
+    n = parse_ok("{__name__=\"x\"}");
+    assert_null(n->vector.name);
+    assert_int_equal(n->vector.n_matchers, 1);
+    promql_node_free(n);
+
+    n = parse_ok("a + on(x) group_left(y) b");
+    assert_non_null(n->binary.matching);
+    assert_int_equal(n->binary.matching->card, PROMQL_CARD_MANY_TO_ONE);
+    assert_true(n->binary.matching->on);
+    assert_int_equal(n->binary.matching->n_labels, 1);
+    assert_string_equal(n->binary.matching->include[0], "y");
+    promql_node_free(n);
+
+    n = parse_ok("a and b");
+    assert_int_equal(n->binary.matching->card, PROMQL_CARD_MANY_TO_MANY);
+    promql_node_free(n);
+
+    n = parse_ok("a + 1");
+    assert_null(n->binary.matching); /* scalar side: no vector matching */
+    promql_node_free(n);
+
+    n = parse_ok("topk(3, x)");
+    assert_int_equal(n->aggregate.op, PROMQL_AGG_TOPK);
+    assert_int_equal(n->aggregate.param->kind, PROMQL_NODE_NUMBER);
+    assert_true(n->aggregate.param->number.value == 3);
+    promql_node_free(n);
+
+    n = parse_ok("x[1h:]");
+    assert_int_equal(n->subquery.step_ms, 0);
+    assert_int_equal(n->subquery.range_ms, 3600000);
+    promql_node_free(n);
+
+    n = parse_ok("\"a\\x00b\"");
+    assert_int_equal(n->string.len, 3);
+    assert_memory_equal(n->string.value, "a\0b", 3);
+    promql_node_free(n);
+
+    n = parse_ok("rate(x[5m])");
+    assert_int_equal(n->call.func, PROMQL_FN_RATE);
+    assert_int_equal(n->pos_start, 0);
+    assert_int_equal(n->pos_end, 11);
+    promql_node_free(n);
+
+    n = parse_ok("foo @ 9.3e15"); /* in bounds for the check, overflows int64 ms like Go */
+    assert_int_equal(n->vector.mod.at_ms, INT64_MIN);
+    promql_node_free(n);
+}
+
+static void test_functions_table(void **state)
+{
+    (void)state;
+    static const char *names[] = {
+        "abs", "absent", "absent_over_time", "acos", "acosh", "asin", "asinh", "atan", "atanh",
+        "avg_over_time", "ceil", "changes", "clamp", "clamp_max", "clamp_min", "cos", "cosh",
+        "count_over_time", "day_of_month", "day_of_week", "day_of_year", "days_in_month", "deg",
+        "delta", "deriv", "exp", "floor", "histogram_count", "histogram_fraction",
+        "histogram_quantile", "histogram_sum", "holt_winters", "hour", "idelta", "increase",
+        "irate", "label_join", "label_replace", "last_over_time", "ln", "log10", "log2",
+        "max_over_time", "min_over_time", "minute", "month", "pi", "predict_linear",
+        "present_over_time", "quantile_over_time", "rad", "rate", "resets", "round", "scalar",
+        "sgn", "sin", "sinh", "sort", "sort_desc", "sqrt", "stddev_over_time",
+        "stdvar_over_time", "sum_over_time", "tan", "tanh", "time", "timestamp", "vector", "year",
+    };
+    assert_int_equal(sizeof names / sizeof names[0], PROMQL_FN__COUNT);
+    for (int i = 0; i < PROMQL_FN__COUNT; i++) {
+        const promql_function *f = promql_function_info((promql_function_id)i);
+        assert_non_null(f);
+        assert_int_equal(f->id, i);
+        assert_string_equal(f->name, names[i]);
+        assert_ptr_equal(promql_function_lookup(names[i]), f);
+    }
+    assert_null(promql_function_lookup("Rate"));
+    assert_null(promql_function_lookup("nope"));
+    assert_null(promql_function_info(PROMQL_FN__COUNT));
+    const promql_function *f = promql_function_lookup("label_join");
+    assert_int_equal(f->variadic, -1);
+    f = promql_function_lookup("round");
+    assert_int_equal(f->variadic, 1);
+    assert_int_equal(f->arg_types[1], PROMQL_VALUE_SCALAR);
+    f = promql_function_lookup("quantile_over_time");
+    assert_int_equal(f->arg_types[0], PROMQL_VALUE_SCALAR);
+    assert_int_equal(f->arg_types[1], PROMQL_VALUE_MATRIX);
+    assert_int_equal(promql_function_lookup("scalar")->return_type, PROMQL_VALUE_SCALAR);
+}
+
+static void test_set_at_all(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"foo", "foo @ 10.000"},
+        {"foo @ 5", "foo @ 5.000"},
+        {"foo @ start()", "foo @ start()"},
+        {"rate(foo[5m]) + bar offset 1m",
+         "rate(foo[5m] @ 10.000) + bar @ 10.000 offset 1m"},
+        {"max_over_time(rate(foo[1m])[5m:1m])", "max_over_time(rate(foo[1m])[5m:1m] @ 10.000)"},
+        {"max_over_time(rate(foo[1m])[5m:1m] @ 3)", "max_over_time(rate(foo[1m])[5m:1m] @ 3.000)"},
+        {"sum by (a) (x) * on (a) group_left y", "sum by (a) (x @ 10.000) * on (a) group_left () y @ 10.000"},
+        {"1 + 2", "1 + 2"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        promql_node *n = parse_ok(cases[i].in);
+        promql_set_at_all(n, 10000);
+        char *s = promql_node_print(n);
+        if (strcmp(s, cases[i].out) != 0)
+            fail_msg("`%s`: got `%s`, want `%s`", cases[i].in, s, cases[i].out);
+        free(s);
+        promql_node_free(n);
+    }
+}
+
+static int count_visit(promql_node *n, promql_node *parent, void *ctx)
+{
+    (void)parent;
+    int *c = ctx;
+    (*c)++;
+    return n->kind == PROMQL_NODE_CALL ? 1 : 0;
+}
+
+static int stop_visit(promql_node *n, promql_node *parent, void *ctx)
+{
+    (void)n;
+    (void)parent;
+    (void)ctx;
+    return -5;
+}
+
+static void test_walk(void **state)
+{
+    (void)state;
+    promql_node *n = parse_ok("sum(rate(x[5m])) + (y offset 1m) - -z");
+    int c = 0;
+    assert_int_equal(promql_walk(n, count_visit, &c), 0);
+    /* - ( + (sum (call skipped)) (paren y) ) (unary z) */
+    assert_int_equal(c, 8);
+    assert_int_equal(promql_walk(n, stop_visit, NULL), -5);
+    promql_node_free(n);
+}
+
+static void test_durations(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int64_t ms;
+        const char *out;
+    } ok[] = {
+        {"0", 0, "0s"},      {"0s", 0, "0s"},        {"1ms", 1, "1ms"},
+        {"1s", 1000, "1s"},  {"1h30m", 5400000, "1h30m"}, {"90m", 5400000, "1h30m"},
+        {"1y", 31536000000LL, "1y"}, {"2w", 1209600000LL, "2w"}, {"90d", 7776000000LL, "90d"},
+        {"1d1ms", 86400001, "1d1ms"}, {"1y2w3d4h5m6s7ms", 33019506007LL, "382d4h5m6s7ms"},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        int64_t ms = -1;
+        char err[128], buf[64];
+        if (promql_parse_duration(ok[i].in, strlen(ok[i].in), &ms, err, sizeof err) != 0)
+            fail_msg("%s: %s", ok[i].in, err);
+        assert_int_equal(ms, ok[i].ms);
+        assert_string_equal(promql_duration_format(ms, buf, sizeof buf), ok[i].out);
+    }
+    char buf[64];
+    assert_string_equal(promql_duration_format(7776000000LL, buf, sizeof buf), "90d");
+    assert_string_equal(promql_duration_format(5400000, buf, sizeof buf), "1h30m");
+    assert_string_equal(promql_duration_format(31536000000LL, buf, sizeof buf), "1y");
+    assert_string_equal(promql_duration_format(0, buf, sizeof buf), "0s");
+    
+    static const char *bad[] = {"", "1", "5m1h", "5m1m", "1.5m", "1hs", "m", "5y1hs", "1ms1s",
+                                "999999999999y"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t ms;
+        char err[128];
+        if (promql_parse_duration(bad[i], strlen(bad[i]), &ms, err, sizeof err) == 0)
+            fail_msg("`%s` should not parse", bad[i]);
+    }
+    int64_t ms;
+    char err[128];
+    assert_int_not_equal(promql_parse_duration("5m1h", 4, &ms, err, sizeof err), 0);
+    assert_string_equal(err, "not a valid duration string: \"5m1h\"");
+    assert_int_not_equal(promql_parse_duration("999999999999y", 13, &ms, err, sizeof err), 0);
+    assert_string_equal(err, "duration out of range");
+}
+
+static void test_unquote(void **state)
+{
+    (void)state;
+    char *out, err[64];
+    size_t len;
+    assert_int_equal(promql_unquote("\"a\\tb\"", 6, &out, &len, err, sizeof err), 0);
+    assert_string_equal(out, "a\tb");
+    free(out);
+    assert_int_equal(promql_unquote("'\\u00e9'", 8, &out, &len, err, sizeof err), 0);
+    assert_string_equal(out, "\xc3\xa9");
+    free(out);
+    assert_int_equal(promql_unquote("`a\\b`", 5, &out, &len, err, sizeof err), 0);
+    assert_string_equal(out, "a\\b");
+    free(out);
+    assert_int_not_equal(promql_unquote("'\\\"'", 4, &out, &len, err, sizeof err), 0);
+    assert_int_not_equal(promql_unquote("\"abc", 4, &out, &len, err, sizeof err), 0);
+}
+
+static void test_series_desc(void **state)
+{
+    (void)state;
+    promql_series_desc d;
+    size_t used;
+    const char *s = "http_requests{job=\"api-server\", instance=\"0\", group=\"production\"} 0+10x10";
+    assert_int_equal(promql_parse_series_desc(s, strlen(s), &d, &used, NULL), 0);
+    assert_string_equal(d.name, "http_requests");
+    assert_int_equal(d.n_labels, 3);
+    assert_string_equal(d.labels[0].name, "job");
+    assert_string_equal(d.labels[0].value, "api-server");
+    assert_string_equal(d.labels[2].name, "group");
+    assert_string_equal(s + used, " 0+10x10");
+    promql_series_desc_free(&d);
+
+    s = "node_namespace_pod:kube_pod_info:{namespace=\"o\",pod=\"p\",} 1";
+    assert_int_equal(promql_parse_series_desc(s, strlen(s), &d, &used, NULL), 0);
+    assert_string_equal(d.name, "node_namespace_pod:kube_pod_info:");
+    assert_int_equal(d.n_labels, 2);
+    assert_string_equal(s + used, " 1");
+    promql_series_desc_free(&d);
+
+    s = "{__name__=\"x\", a='b'} 1 2 3";
+    assert_int_equal(promql_parse_series_desc(s, strlen(s), &d, &used, NULL), 0);
+    assert_null(d.name);
+    assert_int_equal(d.n_labels, 2);
+    assert_string_equal(d.labels[1].value, "b");
+    promql_series_desc_free(&d);
+
+    s = "sum 1 2";
+    assert_int_equal(promql_parse_series_desc(s, strlen(s), &d, &used, NULL), 0);
+    assert_string_equal(d.name, "sum");
+    assert_int_equal(d.n_labels, 0);
+    assert_int_equal(used, 3);
+    promql_series_desc_free(&d);
+
+    s = "{} 1";
+    assert_int_equal(promql_parse_series_desc(s, strlen(s), &d, &used, NULL), 0);
+    assert_int_equal(d.n_labels, 0);
+    assert_int_equal(used, 2);
+    promql_series_desc_free(&d);
+
+    s = "  foo{a=\"\\n\\x41\"}";
+    assert_int_equal(promql_parse_series_desc(s, strlen(s), &d, &used, NULL), 0);
+    assert_string_equal(d.labels[0].value, "\nA");
+    assert_int_equal(used, strlen(s));
+    promql_series_desc_free(&d);
+
+    promql_parse_error e;
+    static const char *bad[] = {"foo{a=~\"b\"}", "foo{a}", "foo{a=\"b\"", "1", "{a=b}", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (promql_parse_series_desc(bad[i], strlen(bad[i]), &d, &used, &e) == 0)
+            fail_msg("`%s` should not parse", bad[i]);
+        assert_null(d.labels);
+        assert_true(strstr(e.text, "parse error") != NULL);
+    }
+}
+
+static void test_not_nul_terminated(void **state)
+{
+    (void)state;
+    /* The parser must respect len and never read past it. */
+    const char *q = "foo + bar GARBAGE";
+    promql_node *n;
+    promql_parse_error e;
+    assert_int_equal(promql_parse(q, 9, &n, &e), 0);
+    char *s = promql_node_print(n);
+    assert_string_equal(s, "foo + bar");
+    free(s);
+    promql_node_free(n);
+    char *heap = malloc(3);
+    memcpy(heap, "up{", 3);
+    assert_int_not_equal(promql_parse(heap, 3, &n, &e), 0);
+    assert_string_equal(e.text, "1:4: parse error: unexpected end of input inside braces");
+    free(heap);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_table),   cmocka_unit_test(test_types),
+        cmocka_unit_test(test_tree_fields),   cmocka_unit_test(test_functions_table),
+        cmocka_unit_test(test_set_at_all),    cmocka_unit_test(test_walk),
+        cmocka_unit_test(test_durations),     cmocka_unit_test(test_unquote),
+        cmocka_unit_test(test_series_desc),   cmocka_unit_test(test_not_nul_terminated),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
