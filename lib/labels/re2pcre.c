@@ -59,6 +59,7 @@ typedef struct {
     /* last operand of the current sequence */
     bool have_atom;
     bool atom_assert;
+    bool atom_repeated; /* s*(?m){2}: Go repeats a repetition after flags */
     size_t atom_start;
     int64_t atom_size, atom_prod;
     long last_repeat; /* source offset of the previous repetition operator, or -1 */
@@ -700,11 +701,16 @@ static int parse_class_parts(parser *p, size_t *i, classparts *c, bool *neg)
             }
         }
         if (j + 1 < p->n && p->s[j] == '\\' && (p->s[j + 1] == 'p' || p->s[j + 1] == 'P')) {
-            /* parse_unicode_class writes to p->out: point it at the fold part */
+            /* parse_unicode_class writes to p->out: point it at the part
+             * PCRE2 folds (which does not fold \p: see the header note) */
+            bool fold = p->flags & F_FOLD;
             sbuf tmp = p->out;
-            p->out = c->fold;
-            rc = parse_unicode_class(p, &j, true, &c->nfold);
-            c->fold = p->out;
+            p->out = fold ? c->fold : c->plain;
+            rc = parse_unicode_class(p, &j, true, fold ? &c->nfold : &c->nplain);
+            if (fold)
+                c->fold = p->out;
+            else
+                c->plain = p->out;
             p->out = tmp;
             if (rc)
                 return rc;
@@ -786,6 +792,7 @@ static void end_atom(parser *p, bool is_assert, int64_t size, int64_t prod)
     group *g = p->ng ? &p->g[p->ng - 1] : &p->top;
     p->have_atom = true;
     p->atom_assert = is_assert;
+    p->atom_repeated = false;
     p->atom_size = size;
     p->atom_prod = prod;
     g->seq_size += size;
@@ -842,8 +849,9 @@ static int repeat(parser *p, size_t op_start, size_t *after, long min, long max,
     }
     if (size < 1)
         size = 1;
-    if (p->atom_assert) {
-        /* PCRE2 does not repeat assertions directly. */
+    if (p->atom_assert || p->atom_repeated) {
+        /* PCRE2 repeats neither assertions nor repetitions directly (a*+
+         * would even mean something else). */
         sb_insert(&p->out, p->atom_start, "(?:");
         sb_str(&p->out, ")");
     }
@@ -864,6 +872,7 @@ static int repeat(parser *p, size_t op_start, size_t *after, long min, long max,
     p->atom_size = size;
     p->atom_prod = prod;
     p->atom_assert = false;
+    p->atom_repeated = true;
     p->last_repeat = (long)op_start;
     return check_size(p);
 }

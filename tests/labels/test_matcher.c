@@ -199,6 +199,10 @@ static const struct mcase cases[] = {
     { RE, "(?P<name>a)b", "ab", -1, true },
     { RE, "a(?i)*", "AAA", -1, false },       /* repeats the literal a */
     { RE, "a(?i)*", "aaa", -1, true },
+    { RE, "a*(?m){2}", "aaa", -1, true },     /* (a*){2}: flags end the repetition run */
+    { RE, "a+(?i)?", "", -1, true },          /* (a+)?, not a lazy a+? */
+    { RE, "a+(?i)?", "aa", -1, true },
+    { RE, "\\b+(?s)*", "", -1, true },
     /* alternation sets */
     { RE, "foo|bar|baz", "bar", -1, true },
     { RE, "foo|bar|baz", "ba", -1, false },
