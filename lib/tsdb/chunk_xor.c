@@ -21,10 +21,11 @@ void tsdb_xor_enc_free(tsdb_xor_enc *e)
     tsdb_xor_enc_init(e);
 }
 
-/* Makes room for `bits` more bits; new bytes are zero. */
+/* Makes room for `bits` more bits plus 8 bytes of slack (enc_bits stores
+ * whole 64-bit words); new bytes are zero. */
 static int enc_reserve(tsdb_xor_enc *e, uint32_t bits)
 {
-    uint64_t need = ((uint64_t)e->nbits + bits + 7) / 8;
+    uint64_t need = ((uint64_t)e->nbits + bits + 7) / 8 + 8;
     if (need <= e->cap)
         return 0;
     uint64_t ncap = e->cap ? (uint64_t)e->cap + e->cap / 2 : 32;
@@ -41,18 +42,23 @@ static int enc_reserve(tsdb_xor_enc *e, uint32_t bits)
     return 0;
 }
 
-/* Writes the low n bits of u, most significant first (room reserved). */
-static void enc_bits(tsdb_xor_enc *e, uint64_t u, unsigned n)
+/* Writes the low n (1..64) bits of u, most significant first, by OR-ing a
+ * big-endian word (room reserved; bits past nbits are zero). */
+static inline void enc_bits(tsdb_xor_enc *e, uint64_t u, unsigned n)
 {
-    while (n > 0) {
-        uint32_t byte = e->nbits >> 3;
-        unsigned room = 8 - (e->nbits & 7);
-        unsigned take = n < room ? n : room;
-        uint8_t chunk = (uint8_t)((u >> (n - take)) & ((1u << take) - 1));
-        e->buf[byte] |= (uint8_t)(chunk << (room - take));
-        e->nbits += take;
-        n -= take;
+    if (n > 56) {
+        enc_bits(e, u >> 32, n - 32);
+        u &= 0xffffffffu;
+        n = 32;
     }
+    uint64_t v = u & ((1ull << n) - 1);
+    uint32_t byte = e->nbits >> 3;
+    v <<= 64 - n - (e->nbits & 7);
+    uint64_t w;
+    memcpy(&w, e->buf + byte, 8);
+    w = __builtin_bswap64(__builtin_bswap64(w) | v);
+    memcpy(e->buf + byte, &w, 8);
+    e->nbits += n;
 }
 
 static void enc_uvarint(tsdb_xor_enc *e, uint64_t x)
@@ -210,35 +216,43 @@ int tsdb_xor_dec_init(tsdb_xor_dec *d, const uint8_t *data, size_t len)
     return 0;
 }
 
+/* The next 64 bits of the stream, left-aligned; at least 57 of them are
+ * real (bits past the end of the buffer read as zero). */
+static inline uint64_t peek(const tsdb_xor_dec *d)
+{
+    uint32_t byte = d->pos >> 3;
+    uint64_t w;
+    if ((uint64_t)byte + 8 <= d->len) {
+        memcpy(&w, d->p + byte, 8);
+        w = __builtin_bswap64(w);
+    } else {
+        w = 0;
+        for (uint32_t i = 0; i < 8; i++)
+            w = w << 8 | (byte + i < d->len ? d->p[byte + i] : 0);
+    }
+    return w << (d->pos & 7);
+}
+
+static inline int have(const tsdb_xor_dec *d, uint64_t nbits)
+{
+    return (uint64_t)d->pos + nbits <= (uint64_t)d->len * 8;
+}
+
 /* Reads n (1..64) bits MSB-first; -1 past the end. */
 static inline int rd_bits(tsdb_xor_dec *d, unsigned n, uint64_t *out)
 {
-    uint64_t end = (uint64_t)d->pos + n;
-    if (end > (uint64_t)d->len * 8)
+    if (!have(d, n))
         return -1;
-    uint32_t byte = d->pos >> 3;
-    unsigned off = d->pos & 7;
-    if (n <= 56 && byte + 8 <= d->len) {
-        uint64_t w;
-        memcpy(&w, d->p + byte, 8);
-        w = __builtin_bswap64(w);
-        *out = (w << off) >> (64 - n);
+    if (n <= 56) {
+        *out = peek(d) >> (64 - n);
         d->pos += n;
         return 0;
     }
-    uint64_t v = 0;
-    unsigned left = n;
-    uint32_t pos = d->pos;
-    while (left) {
-        unsigned room = 8 - (pos & 7);
-        unsigned take = left < room ? left : room;
-        uint64_t bits = ((unsigned)d->p[pos >> 3] >> (room - take)) & ((1u << take) - 1);
-        v = (v << take) | bits;
-        pos += take;
-        left -= take;
-    }
-    d->pos = pos;
-    *out = v;
+    uint64_t hi = peek(d) >> 32;
+    d->pos += 32;
+    uint64_t lo = peek(d) >> (64 - (n - 32));
+    d->pos += n - 32;
+    *out = hi << (n - 32) | lo;
     return 0;
 }
 
@@ -262,23 +276,28 @@ static int rd_uvarint(tsdb_xor_dec *d, uint64_t *out)
 
 static int rd_value(tsdb_xor_dec *d)
 {
-    uint64_t bit;
-    if (rd_bits(d, 1, &bit))
+    if (!have(d, 1))
         return -1;
-    if (bit == 0)
+    uint64_t w = peek(d);
+    if (!(w >> 63)) {
+        d->pos += 1;
         return 0;
-    if (rd_bits(d, 1, &bit))
+    }
+    if (!have(d, 2))
         return -1;
-    if (bit == 1) {
-        uint64_t lz, sig;
-        if (rd_bits(d, 5, &lz) || rd_bits(d, 6, &sig))
+    if ((w >> 62) & 1) {
+        if (!have(d, 13))
             return -1;
+        unsigned lz = (unsigned)(w >> 57) & 31, sig = (unsigned)(w >> 51) & 63;
         if (sig == 0)
             sig = 64;
         if (lz + sig > 64)
             return -1;
         d->leading = (uint8_t)lz;
         d->trailing = (uint8_t)(64 - lz - sig);
+        d->pos += 13;
+    } else {
+        d->pos += 2;
     }
     unsigned m = 64u - d->leading - d->trailing;
     if (m == 0 || m > 64)
@@ -313,36 +332,31 @@ int tsdb_xor_dec_next(tsdb_xor_dec *d, int64_t *t, double *v)
         d->tdelta = td;
         d->t = (int64_t)((uint64_t)d->t + td);
     } else {
-        unsigned prefix = 0, i;
-        for (i = 0; i < 4; i++) {
-            uint64_t bit;
-            if (rd_bits(d, 1, &bit))
-                return dec_fail(d);
-            prefix = prefix << 1 | (unsigned)bit;
-            if (!bit)
-                break;
-        }
-        unsigned sz = 0;
+        /* Prefix 0 / 10 / 110 / 1110 / 1111: count leading ones, at most 4. */
+        if (!have(d, 1))
+            return dec_fail(d);
+        uint64_t w = peek(d);
+        unsigned ones = (unsigned)__builtin_clzll(~w | (1ull << 59));
         int64_t dod = 0;
-        switch (prefix) {
-        case 0x0: break;
-        case 0x2: sz = 14; break;
-        case 0x6: sz = 17; break;
-        case 0xe: sz = 20; break;
-        default: { /* 0xf */
-            uint64_t b;
-            if (rd_bits(d, 64, &b))
+        if (ones == 4) {
+            uint64_t b = 0;
+            if (!have(d, 68))
                 return dec_fail(d);
+            d->pos += 4;
+            rd_bits(d, 64, &b);
             dod = (int64_t)b;
-        }
-        }
-        if (sz) {
-            uint64_t b;
-            if (rd_bits(d, sz, &b))
+        } else if (ones > 0) {
+            static const unsigned szs[4] = {0, 14, 17, 20};
+            unsigned sz = szs[ones], plen = ones + 1;
+            if (!have(d, plen + sz))
                 return dec_fail(d);
+            uint64_t b = (w << plen) >> (64 - sz);
+            d->pos += plen + sz;
             if (b > (1ull << (sz - 1)))
                 b -= 1ull << sz; /* two's complement in sz bits */
             dod = (int64_t)b;
+        } else {
+            d->pos += 1;
         }
         d->tdelta += (uint64_t)dod; /* wraps like Go on corrupt input */
         d->t = (int64_t)((uint64_t)d->t + d->tdelta);
