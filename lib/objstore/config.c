@@ -16,6 +16,7 @@ void objstore_config_init(objstore_config *c)
     snprintf(c->directory, sizeof c->directory, "./data/bucket");
     c->lookup = OBJSTORE_LOOKUP_AUTO;
     c->part_size = 64ull << 20;
+    c->part_concurrency = 4;
     c->send_content_md5 = true;
     c->max_retries = 10;
     c->retry_max_time_ms = 120000;
@@ -207,6 +208,16 @@ int objstore_config_set(objstore_config *c, const char *key, const char *value, 
             return bad(err, errlen, key, value,
                        "S3 parts must be between 5 MiB (5242880) and 5 GiB");
         c->part_size = v;
+        return 0;
+    }
+    if (!strcmp(k, "part_concurrency")) {
+        uint64_t v;
+        int rc = parse_u64(&v, key, value, err, errlen);
+        if (rc < 0)
+            return rc;
+        if (v < 1 || v > OBJSTORE_MAX_PART_CONCURRENCY)
+            return bad(err, errlen, key, value, "between 1 and 32");
+        c->part_concurrency = (uint32_t)v;
         return 0;
     }
     if (!strcmp(k, "disable_multipart"))

@@ -4,6 +4,7 @@
 #include "s3_xml.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 typedef struct s3b {
     s3_client c;
     uint64_t part_size;
+    size_t part_concurrency;
     int multipart;
     int send_md5;
     uint32_t max_keys;
@@ -37,6 +39,75 @@ static int put_range(s3b *b, const char *name, const objstore_src *src, uint64_t
     if (rc == 0 && etag)
         snprintf(etag, etaglen, "%s", rs.etag);
     objstore_s3c_response_free(&rs);
+    return rc;
+}
+
+/* Parts are uploaded by up to part_concurrency threads taking the next part
+ * number in turn; the first failure stops the others. */
+typedef struct part_job {
+    s3b *b;
+    const char *name;
+    const objstore_src *src;
+    const char *upload_id;
+    uint64_t part;
+    size_t nparts;
+    char (*etags)[160];
+    pthread_mutex_t lock;
+    size_t next;
+    int rc;
+    objstore_err err;
+} part_job;
+
+static void *part_worker(void *arg)
+{
+    part_job *j = arg;
+    for (;;) {
+        pthread_mutex_lock(&j->lock);
+        size_t i = j->next;
+        int stop = j->rc < 0 || i >= j->nparts;
+        if (!stop)
+            j->next++;
+        pthread_mutex_unlock(&j->lock);
+        if (stop)
+            break;
+        char pn[24];
+        snprintf(pn, sizeof pn, "%zu", i + 1);
+        objstore_s3_kv pq[] = {{"partNumber", pn}, {"uploadId", j->upload_id}};
+        uint64_t off = (uint64_t)i * j->part;
+        uint64_t len = j->src->size - off < j->part ? j->src->size - off : j->part;
+        objstore_err le = {0};
+        int rc = put_range(j->b, j->name, j->src, off, len, pq, 2, j->etags[i],
+                           sizeof j->etags[i], "upload part of", &le);
+        if (rc == 0 && !j->etags[i][0])
+            rc = objstore_seterr(&le, -EIO, OBJSTORE_ERR_FATAL, 0, "BadResponse",
+                                 "upload part %zu of %s: no ETag in response", i + 1, j->name);
+        if (rc < 0) {
+            pthread_mutex_lock(&j->lock);
+            if (j->rc == 0) {
+                j->rc = rc;
+                j->err = le;
+            }
+            pthread_mutex_unlock(&j->lock);
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* Appends text with XML special characters escaped. */
+static int add_xml_text(objstore_s3_str *s, const char *t)
+{
+    int rc = 0;
+    for (; *t && rc == 0; t++) {
+        if (*t == '&')
+            rc = objstore_s3_str_add(s, "&amp;", 5);
+        else if (*t == '<')
+            rc = objstore_s3_str_add(s, "&lt;", 4);
+        else if (*t == '>')
+            rc = objstore_s3_str_add(s, "&gt;", 4);
+        else
+            rc = objstore_s3_str_add(s, t, 1);
+    }
     return rc;
 }
 
@@ -78,21 +149,24 @@ static int upload_multipart(s3b *b, const char *name, const objstore_src *src,
         rc = objstore_seterr(err, -ENOMEM, OBJSTORE_ERR_FATAL, 0, "ENOMEM", "out of memory");
         goto fail;
     }
-    for (size_t i = 0; i < nparts; i++) {
-        char pn[24];
-        snprintf(pn, sizeof pn, "%zu", i + 1);
-        objstore_s3_kv pq[] = {{"partNumber", pn}, {"uploadId", upload_id}};
-        uint64_t off = (uint64_t)i * part;
-        uint64_t len = src->size - off < part ? src->size - off : part;
-        rc = put_range(b, name, src, off, len, pq, 2, etags[i], sizeof etags[i],
-                       "upload part of", err);
-        if (rc < 0)
-            goto fail;
-        if (!etags[i][0]) {
-            rc = objstore_seterr(err, -EIO, OBJSTORE_ERR_FATAL, 0, "BadResponse",
-                                 "upload part %zu of %s: no ETag in response", i + 1, name);
-            goto fail;
-        }
+    part_job job = {.b = b, .name = name, .src = src, .upload_id = upload_id, .part = part,
+                    .nparts = nparts, .etags = etags};
+    pthread_mutex_init(&job.lock, NULL);
+    size_t nthreads = b->part_concurrency < nparts ? b->part_concurrency : nparts;
+    pthread_t th[OBJSTORE_MAX_PART_CONCURRENCY];
+    size_t started = 0;
+    while (started + 1 < nthreads &&
+           pthread_create(&th[started], NULL, part_worker, &job) == 0)
+        started++;
+    part_worker(&job); /* the caller works too; fewer threads if creation failed */
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    pthread_mutex_destroy(&job.lock);
+    if (job.rc < 0) {
+        rc = job.rc;
+        if (err)
+            *err = job.err;
+        goto fail;
     }
     rc = -ENOMEM;
     static const char head[] =
@@ -100,12 +174,10 @@ static int upload_multipart(s3b *b, const char *name, const objstore_src *src,
     if (objstore_s3_str_add(&body, head, sizeof head - 1))
         goto nomem;
     for (size_t i = 0; i < nparts; i++) {
-        char line[300];
-        /* ETags are hex in quotes: nothing to escape but the quotes, which
-         * are fine in character data. */
-        int n = snprintf(line, sizeof line, "<Part><PartNumber>%zu</PartNumber><ETag>%s</ETag></Part>",
-                         i + 1, etags[i]);
-        if (objstore_s3_str_add(&body, line, (size_t)n))
+        char line[64];
+        int n = snprintf(line, sizeof line, "<Part><PartNumber>%zu</PartNumber><ETag>", i + 1);
+        if (objstore_s3_str_add(&body, line, (size_t)n) || add_xml_text(&body, etags[i]) ||
+            objstore_s3_str_add(&body, "</ETag></Part>", 14))
             goto nomem;
     }
     if (objstore_s3_str_add(&body, "</CompleteMultipartUpload>", 26))
@@ -336,6 +408,10 @@ int objstore_s3_open(const objstore_config *c, const objstore_ops **ops, void **
         return rc;
     }
     b->part_size = c->part_size;
+    b->part_concurrency = c->part_concurrency < 1 ? 1
+                          : c->part_concurrency > OBJSTORE_MAX_PART_CONCURRENCY
+                              ? OBJSTORE_MAX_PART_CONCURRENCY
+                              : c->part_concurrency;
     b->multipart = !c->disable_multipart;
     b->send_md5 = c->send_content_md5;
     b->max_keys = c->list_max_keys ? c->list_max_keys : 1000;

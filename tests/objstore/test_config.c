@@ -29,6 +29,7 @@ static void defaults(void **state)
     assert_false(c.insecure);
     assert_int_equal(c.lookup, OBJSTORE_LOOKUP_AUTO);
     assert_int_equal(c.list_max_keys, 1000);
+    assert_int_equal(c.part_concurrency, 4);
 }
 
 static void thanos_s3_keys(void **state)
@@ -60,6 +61,8 @@ static void thanos_s3_keys(void **state)
     assert_int_equal(set("bucket_lookup_type", "virtual-hosted"), 0);
     assert_int_equal(set("bucket_lookup_type", "path"), 0);
     assert_int_equal(c.lookup, OBJSTORE_LOOKUP_PATH);
+    assert_int_equal(set("part_concurrency", "8"), 0);
+    assert_int_equal(c.part_concurrency, 8);
     assert_int_equal(set("send_content_md5", "false"), 0);
     assert_false(c.send_content_md5);
     assert_int_equal(set("signature_version2", "false"), 0);
@@ -107,6 +110,7 @@ static void errors(void **state)
         {"list_objects_version", "v1", "ListObjectsV2"},
         {"retry_max_time", "10 parsecs", "duration"},
         {"list_max_keys", "5000", "between 1 and 1000"},
+        {"part_concurrency", "0", "between 1 and 32"},
         {"directory", "", "empty"},
         {"sse_config.type", "SSE-KMS", "not supported"},
         {"put_user_metadata.team", "x", "not supported"},

@@ -143,6 +143,7 @@ static objstore_bucket *open_bucket(int max_retries)
     snprintf(c.secret_key, sizeof c.secret_key, "SK");
     c.insecure = true;
     c.part_size = 5u << 20;
+    c.part_concurrency = 1; /* the script expects parts in order */
     c.max_retries = max_retries;
     c.retry_max_time_ms = 20000;
     objstore_bucket *b;

@@ -48,6 +48,7 @@ typedef enum objstore_lookup {
 #define OBJSTORE_STR_MAX 512
 #define OBJSTORE_PATH_MAX 4096
 #define OBJSTORE_TOKEN_MAX 4096
+#define OBJSTORE_MAX_PART_CONCURRENCY 32
 
 /* Plain configuration; every string is stored inline (no ownership issues).
  * Fill with objstore_config_init, then objstore_config_set per key. */
@@ -72,6 +73,7 @@ typedef struct objstore_config {
     char key_file[OBJSTORE_PATH_MAX];     /* its private key (PEM) */
     objstore_lookup lookup;
     uint64_t part_size;                   /* multipart above this size; default 64 MiB */
+    uint32_t part_concurrency;            /* parts uploaded at once; default 4 */
     bool disable_multipart;
     bool send_content_md5;                /* default true (as Thanos) */
     bool unsigned_payload;                /* sign UNSIGNED-PAYLOAD (https only advised) */
@@ -94,7 +96,7 @@ void objstore_config_init(objstore_config *c);
  * "bucket_lookup_type" (auto|path|virtual-host|virtual-hosted), "part_size",
  * "disable_multipart", "send_content_md5", "max_retries", "signature_version2"
  * (only false accepted), "list_objects_version" (only "" / v2), and Aion's own
- * "unsigned_payload", "retry_max_time", "connect_timeout", "idle_timeout"
+ * "unsigned_payload", "part_concurrency", "retry_max_time", "connect_timeout", "idle_timeout"
  * (durations like "1m30s", "500ms"), "list_max_keys". A "config." prefix on
  * a key is ignored, so nested libconfig groups can be flattened as is.
  * Thanos tuning keys without an equivalent here (http_config connection pool
