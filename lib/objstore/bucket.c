@@ -245,6 +245,8 @@ int objstore_get_cb(objstore_bucket *b, const char *name, uint64_t off, int64_t 
         return rc;
     rc = b->ops->get(b->impl, key, off, len, fn, ud, err);
     free(key);
+    if (rc > 0)
+        rc = -ECANCELED; /* the callback contract is 0 or negative */
     if (rc < 0 && err && err->cls == OBJSTORE_OK)
         objstore_seterr(err, rc, OBJSTORE_ERR_FATAL, 0, "ABORTED", "get %s: stopped by callback (%d)",
                         name, rc);

@@ -150,6 +150,15 @@ static int fs_upload(void *impl, const char *name, const objstore_src *src, objs
         rc = objstore_seterrno(err, errno, "rename to", dst);
         goto fail;
     }
+    /* Make the rename itself durable; failure here leaves a complete
+     * object, so it is not reported. */
+    dst[dirlen] = 0;
+    int dfd = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    dst[dirlen] = '/';
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
     rc = 0;
     goto out;
 fail:
