@@ -23,6 +23,8 @@ static const char *const values[] = {
     "1", "12", " ", "_", "a b", "aaaa", "{2}", "a.b", "axb", "k", "K", "\xe2\x84\xaa", "s",
     "\xc5\xbf", "\t", "\v", "\r", "-", "]", "\\", "foo", "foobar", "barfoo", "xfoox", "a{",
     "a|b", "\xce\xb1", "\xd9\xa1", "ab12", "__", /* not U+FFFD: the PromQL lexer rejects it */
+    "ab\n", "(", ")", "|", "aA", "Ab", "kK", "\xc5\xbfs", "\xce\x91", "\xe2\x98\xba", "AAA",
+    "\xed\x9f\xbf", "\xee\x80\x80", "0", "a|b", "a.", "...", "\xce\xb1\xce\xb2",
 };
 #define NV (sizeof(values) / sizeof(values[0]))
 
@@ -46,7 +48,12 @@ static const char *const pieces[] = {
     "a", "b", "k", "s", "\\n", ".", "[a-c]", "[^b]", "\\d", "\\s", "\\w", "\\W", "\\pL", "(?i)",
     "(", ")", "|", "*", "+", "?", "{2}", "{1,3}", "{,2}", "^", "$", "\\b", "[", "]", "(?:",
     "(?s)", "(?m)", "(?-i)", "\\Q", "\\E", "é", "\\x41", "\\z", "[[:alpha:]]", "{", "}", "-",
-    "\\", "*?", "A", "1", "\\x{2c}", "[\\s\\d]", "(?U)", "\\v",
+    "\\", "*?", "A", "1", "\\x{2c}", "[\\s\\d]", "(?U)", "\\v", "\\p{Greek}", "\\P{Lu}",
+    "[[:^alpha:]]", "[[:upper:]]", "(?P<n>", "\\x{263a}", "\\0", "\\101", "{2,}", "{0}",
+    "{1001}", "{3,2}", "[\\b]", "\\8", "(?=", "(?<", ".*", "[^\\n]", "\\S", "\\D", "[a-]",
+    "[]a]", "\\.", "\\|", "\\(", "\\)", "\xc5\xbf", "\xe2\x84\xaa", "\\A", "\\B",
+    "\\x{d800}", "[\\x{d7ff}-\\x{e000}]", "(?is)", "(?i:", "(?-s:", "\\pN", "\\p{^Greek}",
+    "[\\p{Greek}\\d]", "[^k]", "\xce\xb1", "[^\\W\\d]", "[[:word:]]", "\\Qa|b\\E", "(?s:.)",
 };
 
 static unsigned long rng = 12345;
@@ -107,6 +114,11 @@ int main(void)
         unsigned n = 1 + rnd(7);
         for (unsigned j = 0; j < n; j++)
             strcat(buf, pieces[rnd(sizeof(pieces) / sizeof(pieces[0]))]);
+        if ((strstr(buf, "(?i") || strstr(buf, "(?is")) &&
+            (strstr(buf, "\\p") || strstr(buf, "\\P"))) {
+            k--; /* the known difference (see top) */
+            continue;
+        }
         pats[k] = strdup(buf);
     }
 
