@@ -40,6 +40,7 @@ static struct {
     int nreq;
     char req[MAXREQ][256];   /* "METHOD /path?query" */
     char range[MAXREQ][64];  /* Range header value */
+    char host[MAXREQ][128];  /* Host header value */
     int authorized[MAXREQ];  /* had Authorization + x-amz-content-sha256 */
 } srv;
 
@@ -89,6 +90,9 @@ static void *serve(void *arg)
             char *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
             if (sp2)
                 snprintf(srv.req[i], sizeof srv.req[i], "%.*s", (int)(sp2 - buf), buf);
+            char *hh = strcasestr(buf, "\r\nhost:");
+            if (hh && hh < end)
+                sscanf(hh + 7, " %127[^\r]", srv.host[i]);
             char *rg = strcasestr(buf, "\r\nrange:");
             if (rg && rg < end)
                 sscanf(rg + 8, " %63[^\r]", srv.range[i]);
@@ -132,13 +136,14 @@ static void stop(void)
     pthread_join(srv.thread, NULL);
 }
 
-static objstore_bucket *open_bucket(int max_retries)
+static objstore_bucket *open_bucket_at(int max_retries, const char *host, objstore_lookup lk)
 {
     objstore_config c;
     objstore_config_init(&c);
     c.type = OBJSTORE_S3;
+    c.lookup = lk;
     snprintf(c.bucket, sizeof c.bucket, "b");
-    snprintf(c.endpoint, sizeof c.endpoint, "127.0.0.1:%d", srv.port);
+    snprintf(c.endpoint, sizeof c.endpoint, "%s:%d", host, srv.port);
     snprintf(c.access_key, sizeof c.access_key, "AK");
     snprintf(c.secret_key, sizeof c.secret_key, "SK");
     c.insecure = true;
@@ -152,8 +157,20 @@ static objstore_bucket *open_bucket(int max_retries)
     return b;
 }
 
+static objstore_bucket *open_bucket(int max_retries)
+{
+    return open_bucket_at(max_retries, "127.0.0.1", OBJSTORE_LOOKUP_AUTO);
+}
+
 #define XERR(code) "<?xml version=\"1.0\"?><Error><Code>" code "</Code><Message>msg " code \
                    "</Message></Error>"
+
+static int count_names(void *ud, const char *name)
+{
+    (void)name;
+    (*(int *)ud)++;
+    return 0;
+}
 
 static void retries_5xx_429_slowdown(void **state)
 {
@@ -328,6 +345,43 @@ static void failed_part_aborts(void **state)
     stop();
 }
 
+static void addressing_styles(void **state)
+{
+    /* Path style (auto for a non-AWS host): bucket in the path, also for a
+     * bucket-level list (no slash after the bucket). Virtual-host style:
+     * bucket in the Host header. curl resolves *.localhost to loopback. */
+    const char *list = "<ListBucketResult><Contents><Key>k</Key></Contents></ListBucketResult>";
+    const reply s[] = {{200, NULL, "x", 0}, {200, NULL, list, 0},
+                       {200, NULL, "y", 0}, {200, NULL, list, 0}};
+    start(s, 4);
+    objstore_bucket *b = open_bucket_at(1, "localhost", OBJSTORE_LOOKUP_AUTO);
+    void *d;
+    size_t n;
+    objstore_err e;
+    int cnt = 0;
+    assert_int_equal(objstore_get(b, "dir/k", 0, -1, &d, &n, &e), 0);
+    free(d);
+    assert_int_equal(objstore_iter(b, "dir/", 0, count_names, &cnt, &e), 0);
+    objstore_bucket_close(b);
+    b = open_bucket_at(1, "s3.localhost", OBJSTORE_LOOKUP_VHOST);
+    assert_int_equal(objstore_get(b, "dir/k", 0, -1, &d, &n, &e), 0);
+    free(d);
+    assert_int_equal(objstore_iter(b, "", OBJSTORE_ITER_RECURSIVE, count_names, &cnt, &e), 0);
+    objstore_bucket_close(b);
+    stop();
+    char want[64];
+    assert_string_equal(srv.req[0], "GET /b/dir/k");
+    snprintf(want, sizeof want, "localhost:%d", srv.port);
+    assert_string_equal(srv.host[0], want);
+    assert_string_equal(srv.req[1],
+                        "GET /b?delimiter=%2F&encoding-type=url&list-type=2&max-keys=1000&"
+                        "prefix=dir%2F");
+    assert_string_equal(srv.req[2], "GET /dir/k");
+    snprintf(want, sizeof want, "b.s3.localhost:%d", srv.port);
+    assert_string_equal(srv.host[2], want);
+    assert_string_equal(srv.req[3], "GET /?encoding-type=url&list-type=2&max-keys=1000");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +392,7 @@ int main(void)
         cmocka_unit_test(resume_cut_download),
         cmocka_unit_test(complete_200_with_error_aborts),
         cmocka_unit_test(failed_part_aborts),
+        cmocka_unit_test(addressing_styles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
