@@ -98,6 +98,22 @@ typedef struct labels_matcher labels_matcher;
  * rejected). Name and value are copied. On error returns -EINVAL and writes
  * a message like `error parsing regexp: missing closing ): "(a"` to err.
  * Returns -ENOMEM on allocation failure. */
+/* Notes on the regex implementation (lib/labels/re2pcre.c, matcher.c):
+ * - Results and error texts are those of Prometheus 2.42, which compiles
+ *   "^(?:" re ")$" with Go 1.19's regexp: e.g. `missing closing ):
+ *   `^(?:(a)$`` (Go quotes with backticks). tests/labels/test_promtool.c
+ *   checks this against the real promtool.
+ * - Go semantics worth knowing: `.` does not match \n, so x=~".*" does NOT
+ *   match a value containing a newline; $ is end of text; \d \w \s \b are
+ *   ASCII; invalid UTF-8 bytes in a value match `.` (as U+FFFD).
+ * - Fast paths without a regex engine: literal, a|b|c, .*, .+, foo.*, .*foo,
+ *   .*foo.*; everything else runs on PCRE2 (JIT) with per-thread match data
+ *   (no locks).
+ * - Known differences: under (?i), Go also case-folds \p{Lu}, \p{Ll},
+ *   \p{Lt}, \pL, \pM, \p{Mn}, \p{Greek}, \p{Common}, \p{Inherited}; PCRE2
+ *   does not. Groups nest at most 240 deep (Go: 1000). Pathological
+ *   backtracking patterns hit PCRE2's match limit and then do not match (Go
+ *   runs in linear time). */
 int labels_matcher_new(labels_match_type type, const char *name, size_t name_len,
                        const char *value, size_t value_len, labels_matcher **out,
                        char *err, size_t errlen);
