@@ -491,12 +491,58 @@ static void test_block_read_promtool(void **state)
         tsdb_series_set_free(ss);
         labels_matcher_free(m);
         assert_true(tsdb_block_get_meta(b)->num_samples > 0);
-        tsdb_block_close(b);
     }
     assert_true(nblocks >= 3);
     for (size_t k = 0; k < ns; k++)
         assert_int_equal(s[k].got, s[k].n);
     assert_int_equal(total, ns * 1200);
+
+    /* The same through a querier over all blocks (series merged across
+     * blocks by querier.c): each series once, all its samples in order. */
+    tsdb_querier *q;
+    assert_int_equal(tsdb_querier_new_blocks(blocks, (size_t)nblocks, INT64_MIN, INT64_MAX, &q), 0);
+    labels_matcher *m = mm(LABELS_MATCH_RE, "__name__", ".+");
+    tsdb_series_set *ss;
+    assert_int_equal(tsdb_select(q, (const labels_matcher *const *)&m, 1, &ss, err, sizeof(err)), 0);
+    size_t nseries = 0;
+    int rc;
+    while ((rc = tsdb_series_set_next(ss)) == 1) {
+        size_t nl, nc;
+        const labels_label *ls = tsdb_series_set_labels(ss, &nl);
+        const tsdb_chunk *cs = tsdb_series_set_chunks(ss, &nc);
+        const struct om_series *want = NULL;
+        /* The second label's value identifies the series (rooms a/b, hosts h1:80/h2:80). */
+        assert_true(nl == 3);
+        for (size_t k = 0; k < ns; k++) {
+            char needle[64];
+            snprintf(needle, sizeof(needle), "\"%.*s\"", (int)ls[1].value_len, ls[1].value);
+            if (strstr(s[k].labels, needle))
+                want = &s[k];
+        }
+        assert_non_null(want);
+        tsdb_sample_iter it;
+        tsdb_sample_iter_init(&it, cs, nc, INT64_MIN, INT64_MAX);
+        int64_t t;
+        double v;
+        size_t i = 0;
+        while ((rc = tsdb_sample_iter_next(&it, &t, &v)) == 1) {
+            assert_true(i < want->n);
+            assert_int_equal(t, want->ts[i]);
+            assert_true(isnan(v) ? isnan(want->vs[i]) : u64(v) == u64(want->vs[i]));
+            i++;
+        }
+        assert_int_equal(rc, 0);
+        assert_int_equal(i, want->n);
+        tsdb_sample_iter_free(&it);
+        nseries++;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(nseries, ns);
+    tsdb_series_set_free(ss);
+    labels_matcher_free(m);
+    tsdb_querier_free(q);
+    for (int bi = 0; bi < nblocks; bi++)
+        tsdb_block_close(blocks[bi]);
     td_rm_rf(root);
     free(root);
 }
