@@ -269,6 +269,16 @@ static void s3_https(void **state)
     free(d);
     objstore_bucket_close(b);
 
+    /* UNSIGNED-PAYLOAD (allowed with https only). */
+    c.unsigned_payload = true;
+    b = suite_open(&c);
+    assert_int_equal(objstore_upload_buffer(b, "tls/u", "unsigned", 8, &e), 0);
+    assert_int_equal(objstore_get(b, "tls/u", 0, -1, &d, &n, &e), 0);
+    assert_int_equal(n, 8);
+    free(d);
+    objstore_bucket_close(b);
+    c.unsigned_payload = false;
+
     /* No CA but verification switched off: works. */
     c.ca_file[0] = 0;
     c.insecure_skip_verify = true;
@@ -278,6 +288,23 @@ static void s3_https(void **state)
     free(d);
     objstore_bucket_close(b);
     s3peer_cleanup(&tp);
+}
+
+static void s3_session_token(void **state)
+{
+    /* The token is sent and signed as x-amz-security-token; s3rver checks
+     * the signature over it (it does not check the token itself). */
+    objstore_config c = suite_base;
+    snprintf(c.session_token, sizeof c.session_token, "FQoGZXIvYXdzEJr//token+/=");
+    objstore_bucket *b = suite_open(&c);
+    objstore_err e;
+    assert_int_equal(objstore_upload_buffer(b, "tok/x", "t", 1, &e), 0);
+    bool ex = false;
+    assert_int_equal(objstore_exists(b, "tok/x", &ex, &e), 0);
+    assert_true(ex);
+    assert_int_equal(objstore_delete(b, "tok/x", &e), 0);
+    objstore_bucket_close(b);
+    assert_true(s3peer_wait_log(&peer, "\"m\":\"PUT\",\"u\":\"/thanos/tok/x\"", 0));
 }
 
 static void s3_config_errors(void **state)
@@ -330,6 +357,7 @@ int main(void)
         cmocka_unit_test(s3_unreachable),    cmocka_unit_test(s3_config_errors),
         cmocka_unit_test(s3_fault_single_put), cmocka_unit_test(s3_fault_multipart),
         cmocka_unit_test(s3_fault_outlasts_retries), cmocka_unit_test(s3_https),
+        cmocka_unit_test(s3_session_token),
     };
     failed += cmocka_run_group_tests_name("objstore_s3_only", tests, NULL, NULL);
     s3peer_cleanup(&peer);
