@@ -17,6 +17,7 @@
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define ERROR_BODY_MAX (1u << 20)
+#define RESPONSE_BODY_MAX (64u << 20)
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -297,6 +298,8 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
     }
     if (!a->ok2xx && a->rs->body.len + len > ERROR_BODY_MAX)
         return len; /* keep the start of huge error bodies only */
+    if (a->rs->body.len + len > RESPONSE_BODY_MAX)
+        return 0; /* a listing page is far smaller: refuse to buffer more */
     if (objstore_s3_str_add(&a->rs->body, p, len))
         return 0;
     return len;
