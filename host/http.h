@@ -44,7 +44,8 @@ typedef struct host_http_listener_cfg {
     const char *tls_client_ca_file; /* PEM; when set clients must present a cert signed by it */
     int64_t max_body_bytes;      /* request body limit, 413 past it */
     int64_t header_timeout_ms;   /* inactivity while reading a request (and writing its reply) */
-    int64_t request_timeout_ms;  /* whole request (TLS handshake, headers, body) from its first byte */
+    int64_t request_timeout_ms;  /* whole request (headers, body) from its first byte; the first
+                                  * request of a connection from accept (covers TLS) */
     int64_t idle_timeout_ms;     /* keep-alive connection with no request */
     int max_connections;         /* connections past it are closed at once */
 } host_http_listener_cfg;
@@ -98,7 +99,8 @@ void host_http_free(void);
 /* Open connections of a listener (NULL = "main"), or -ENOENT. Thread-safe. */
 int host_http_connections(const char *listener);
 
-/* Requests in flight (dispatched, not yet answered). Thread-safe. */
+/* Requests in flight (dispatched to a handler, reply not yet written or
+ * dropped). Thread-safe. */
 long host_http_in_flight(void);
 
 /* ---- request accessors and replies: see aion_api in plugin.h ---- */

@@ -113,6 +113,7 @@ struct http_conn {
     struct event *timer;         /* request deadline or keep-alive idle */
     int phase;
     hreq *cur;                   /* request being handled, or NULL */
+    bool counted;                /* its reply is being written and counts as in flight */
     http_conn *hnext;            /* hash chain */
     char remote[64];
 };
@@ -130,7 +131,7 @@ struct aion_http_req {
 
     atomic_int refs;
     atomic_bool replied;
-    bool dispatched;             /* counted in in_flight */
+    bool dispatched;             /* counted in in_flight until its reply is written or dropped */
     hreq *next;                  /* reply queue */
 
     http_listener *lst;
@@ -180,6 +181,8 @@ void http_dispatch(hreq *r);                 /* loop thread: route, then inline 
 void http_loop_wake(evutil_socket_t fd, short what, void *arg); /* loop thread: send queued replies */
 void http_conn_on_complete(struct evhttp_request *ev, void *arg);
 void http_conn_set_phase(http_conn *c, int phase);
+void http_inflight_done(void);               /* any thread */
+void http_reply_dropped(hreq *r);            /* consume the reply reference without sending */
 int64_t http_now_ns(void);
 
 /* tls.c */

@@ -108,9 +108,36 @@ void http_conn_on_complete(struct evhttp_request *ev, void *arg)
 {
     http_conn *c = arg;
     (void)ev;
+    if (c->counted) {
+        c->counted = false;
+        http_inflight_done();
+    }
     /* a pipelined request may already be (partly) buffered */
     size_t pending = evbuffer_get_length(bufferevent_get_input(c->bev));
     http_conn_set_phase(c, pending ? CONN_READING : CONN_IDLE);
+}
+
+/* A dispatched request stops counting as in flight once its reply is
+ * written (or dropped): shutdown waits for that, not just for the handler. */
+void http_inflight_done(void)
+{
+    http_server *s = host_http_g;
+    if (!s)
+        return;
+    if (s->m_inflight)
+        host_metric_add(s->m_inflight, NULL, -1);
+    if (atomic_fetch_sub(&s->in_flight, 1) == 1) {
+        pthread_mutex_lock(&s->wait_mu);
+        pthread_cond_broadcast(&s->wait_cv);
+        pthread_mutex_unlock(&s->wait_mu);
+    }
+}
+
+void http_reply_dropped(hreq *r)
+{
+    if (r->dispatched)
+        http_inflight_done();
+    http_req_unref(r);
 }
 
 /* ---- sending (loop thread) ---- */
@@ -131,7 +158,7 @@ static void send_on_loop(hreq *r)
     if (c && c->cur == r)
         c->cur = NULL;
     if (!ev) { /* the client went away */
-        http_req_unref(r);
+        http_reply_dropped(r);
         return;
     }
     struct evkeyvalq *oh = evhttp_request_get_output_headers(ev);
@@ -158,10 +185,13 @@ static void send_on_loop(hreq *r)
         ms_tv(c->lst->header_ms, &tv); /* now a write inactivity limit */
         evhttp_connection_set_timeout_tv(c->evcon, &tv);
         evhttp_request_set_on_complete_cb(ev, http_conn_on_complete, c);
+        c->counted = r->dispatched; /* done when written or when the connection dies */
     }
     evhttp_send_reply(ev, r->status, reason(r->status), buf);
     if (buf)
         evbuffer_free(buf);
+    if (!c && r->dispatched)
+        http_inflight_done();
     http_req_unref(r);
 }
 
@@ -183,7 +213,7 @@ void http_loop_wake(evutil_socket_t fd, short what, void *arg)
 
 static void post_reply(hreq *r)
 {
-    if (!host_http_g) { /* server freed: nothing to send on */
+    if (!host_http_g) { /* server freed: nothing to send on, nothing to count */
         http_req_unref(r);
         return;
     }
@@ -196,7 +226,7 @@ static void post_reply(hreq *r)
     if (lp->closed) {
         /* the loop is gone, and with it the connection (ev already cleared) */
         pthread_mutex_unlock(&lp->mu);
-        http_req_unref(r);
+        http_reply_dropped(r);
         return;
     }
     r->next = NULL;
@@ -224,15 +254,6 @@ static void finish(hreq *r)
         const char *dv[] = { r->lst->name, route, NULL };
         if (s->m_duration)
             host_metric_observe(s->m_duration, dv, (double)(http_now_ns() - r->start_ns) / 1e9);
-        if (r->dispatched) {
-            if (s->m_inflight)
-                host_metric_add(s->m_inflight, NULL, -1);
-            if (atomic_fetch_sub(&s->in_flight, 1) == 1) {
-                pthread_mutex_lock(&s->wait_mu);
-                pthread_cond_broadcast(&s->wait_cv);
-                pthread_mutex_unlock(&s->wait_mu);
-            }
-        }
     }
     post_reply(r);
 }

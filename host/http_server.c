@@ -266,6 +266,8 @@ static void conn_closed(struct evhttp_connection *evcon, void *arg)
             break;
         }
     }
+    if (c->counted) /* a reply was being written */
+        http_inflight_done();
     evbuffer_remove_cb(bufferevent_get_input(c->bev), conn_input, c);
     if (c->timer)
         event_free(c->timer);
@@ -513,7 +515,7 @@ static void loop_teardown(http_loop *lp)
     while (r) { /* their connections are gone (ev cleared by conn_closed) */
         hreq *next = r->next;
         r->ev = NULL;
-        http_req_unref(r);
+        http_reply_dropped(r);
         r = next;
     }
     if (lp->wake_ev)
