@@ -1,4 +1,5 @@
 /* Printing label sets and values the way Prometheus does (Go %q quoting). */
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -11,6 +12,37 @@ void labels__put(char *buf, size_t len, size_t *pos, const char *s, size_t n)
         memcpy(buf + *pos, s, n < room ? n : room);
     }
     *pos += n;
+}
+
+static uint32_t decode(const unsigned char *s, size_t k)
+{
+    if (k == 2)
+        return ((uint32_t)(s[0] & 0x1f) << 6) | (s[1] & 0x3f);
+    if (k == 3)
+        return ((uint32_t)(s[0] & 0x0f) << 12) | ((uint32_t)(s[1] & 0x3f) << 6) | (s[2] & 0x3f);
+    return ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3f) << 12) |
+           ((uint32_t)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
+}
+
+/* Non-ASCII code points Go's strconv.IsPrint rejects, so %q escapes them:
+ * controls, format characters, separators other than ' ', private use and
+ * noncharacters. (Unassigned code points, also escaped by Go, would need
+ * Unicode tables; they are printed as is.) */
+static bool go_printable(uint32_t c)
+{
+    static const uint32_t bad[][2] = {
+        { 0x80, 0xa0 },       { 0xad, 0xad },       { 0x600, 0x605 },     { 0x61c, 0x61c },
+        { 0x6dd, 0x6dd },     { 0x70f, 0x70f },     { 0x890, 0x891 },     { 0x8e2, 0x8e2 },
+        { 0x1680, 0x1680 },   { 0x180e, 0x180e },   { 0x2000, 0x200f },   { 0x2028, 0x202f },
+        { 0x205f, 0x2064 },   { 0x2066, 0x206f },   { 0x3000, 0x3000 },   { 0xe000, 0xf8ff },
+        { 0xfeff, 0xfeff },   { 0xfff9, 0xfffb },   { 0xfffe, 0xffff },   { 0x110bd, 0x110bd },
+        { 0x110cd, 0x110cd }, { 0x13430, 0x1343f }, { 0x1bca0, 0x1bca3 }, { 0x1d173, 0x1d17a },
+        { 0xe0001, 0xe0001 }, { 0xe0020, 0xe007f }, { 0xf0000, 0x10ffff },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (c >= bad[i][0] && c <= bad[i][1])
+            return false;
+    return (c & 0xfffe) != 0xfffe; /* U+xFFFE, U+xFFFF */
 }
 
 void labels__quote(char *buf, size_t len, size_t *pos, const char *v, size_t vlen)
@@ -63,16 +95,11 @@ void labels__quote(char *buf, size_t len, size_t *pos, const char *v, size_t vle
             i++;
             continue;
         }
-        if (k == 2 && c == 0xc2 && p[i + 1] < 0xa0) {
-            /* C1 control characters are not printable: \u0080..\u009f */
-            unsigned cp = p[i + 1];
-            esc[n++] = '\\';
-            esc[n++] = 'u';
-            esc[n++] = '0';
-            esc[n++] = '0';
-            esc[n++] = hex[cp >> 4];
-            esc[n++] = hex[cp & 15];
-            labels__put(buf, len, pos, esc, n);
+        uint32_t cp = decode(p + i, k);
+        if (!go_printable(cp)) {
+            int n2 = cp < 0x10000 ? snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)cp)
+                                  : snprintf(esc, sizeof(esc), "\\U%08x", (unsigned)cp);
+            labels__put(buf, len, pos, esc, (size_t)n2);
         } else {
             labels__put(buf, len, pos, v + i, k);
         }

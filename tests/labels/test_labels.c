@@ -185,6 +185,9 @@ static void t_format(void **state)
     check_fmt(NULL, 0, "{}");
     labels_label e[] = { L("a", "q\"b\\c\nd\te\x01"), L("b", "\xc3\xa9\xff") };
     check_fmt(e, 2, "{a=\"q\\\"b\\\\c\\nd\\te\\x01\", b=\"\xc3\xa9\\xff\"}");
+    /* Go's %q escapes what strconv.IsPrint rejects */
+    labels_label u[] = { L("a", "\xc2\xa0|\xe2\x80\x8b|\xf3\xb0\x80\x80|\xc2\x85|\x7f|\xe2\x82\xac") };
+    check_fmt(u, 1, "{a=\"\\u00a0|\\u200b|\\U000f0000|\\u0085|\\x7f|\xe2\x82\xac\"}");
 }
 
 static void t_valid(void **state)

@@ -2,7 +2,8 @@
  * Differential test against the real Prometheus (promtool 2.42, Go regexp):
  * many patterns, hand-picked and generated, are evaluated by
  * `promtool test rules` as m{v=~`re`} over series with assorted v values.
- * Every match result and every regex error message must equal ours.
+ * Every match result and every regex error message must equal ours, and
+ * labels_format must print values exactly as Prometheus does (%q).
  * Skips (77) when promtool is not installed.
  *
  * Known difference, excluded here: Go folds \p{Lu}, \p{Ll}, \p{Lt}, \pL,
@@ -24,7 +25,7 @@ static const char *const values[] = {
     "\xc5\xbf", "\t", "\v", "\r", "-", "]", "\\", "foo", "foobar", "barfoo", "xfoox", "a{",
     "a|b", "\xce\xb1", "\xd9\xa1", "ab12", "__", /* not U+FFFD: the PromQL lexer rejects it */
     "ab\n", "(", ")", "|", "aA", "Ab", "kK", "\xc5\xbfs", "\xce\x91", "\xe2\x98\xba", "AAA",
-    "\xed\x9f\xbf", "\xee\x80\x80", "0", "a|b", "a.", "...", "\xce\xb1\xce\xb2",
+    "\xed\x9f\xbb", "\xee\x80\x80", "0", "a|b", "a.", "...", "\xce\xb1\xce\xb2",
 };
 #define NV (sizeof(values) / sizeof(values[0]))
 
@@ -162,6 +163,8 @@ int main(void)
     char *line = NULL;
     size_t cap = 0;
     long cur = -1;
+    unsigned char printed[NV] = { 0 };
+    int format_fails = 0;
     size_t nlines = 0;
     while (getline(&line, &cap, f) > 0) {
         nlines++;
@@ -176,8 +179,27 @@ int main(void)
         }
         char *g = strstr(line, "got: ");
         if (g && cur >= 0 && (size_t)cur < np) {
-            for (char *q = g; (q = strstr(q, "i=\"")); q += 3)
-                got[(size_t)cur * NV + (size_t)strtoul(q + 3, NULL, 10)] = 1;
+            for (char *q = g; (q = strstr(q, "i=\"")); q += 3) {
+                size_t v = (size_t)strtoul(q + 3, NULL, 10);
+                if (v >= NV)
+                    continue;
+                got[(size_t)cur * NV + v] = 1;
+                if (printed[v])
+                    continue;
+                /* Prometheus prints {__name__="m", i="N", v="<%q>"}: our
+                 * labels_format of {i, v} must be the same text. */
+                printed[v] = 1;
+                char idx[16], want[512];
+                snprintf(idx, sizeof(idx), "%zu", v);
+                labels_label ls[2] = { labels_make("i", idx), labels_make("v", values[v]) };
+                labels_format(ls, values[v][0] ? 2 : 1, want, sizeof(want));
+                char full[600];
+                snprintf(full, sizeof(full), "{__name__=\"m\", %s", want + 1);
+                if (!strstr(line, full)) {
+                    printf("FAIL format of value #%zu: ours %s not in: %s\n", v, full, g);
+                    format_fails++;
+                }
+            }
         }
     }
     free(line);
@@ -187,7 +209,7 @@ int main(void)
         return 1;
     }
 
-    int fails = 0, nerr = 0, nok = 0;
+    int fails = format_fails, nerr = 0, nok = 0;
     for (size_t p = 0; p < np; p++) {
         char err[512];
         labels_matcher *m = NULL;
