@@ -10,6 +10,8 @@
 
 #include "parser_int.h"
 
+#define NOINLINE __attribute__((noinline))
+
 /* Binary operator precedences, lowest first (Prometheus' %left/%right). */
 enum { PREC_OR = 1, PREC_AND, PREC_CMP, PREC_ADD, PREC_MUL, PREC_POW };
 
@@ -144,9 +146,21 @@ static promql_aggop tok_aggop(pqp_tok t)
 
 static promql_node *parse_expr(pqp_parser *p, int min_prec);
 
+/* Records the height of the subtree just built; trees deeper than
+ * PROMQL_MAX_DEPTH are refused so every recursive walker stays safe. */
+static bool set_depth(pqp_parser *p, size_t d, size_t pos)
+{
+    p->last_depth = d;
+    if (d > PROMQL_MAX_DEPTH) {
+        pqp_error(p, pos, pos, "expression nesting too deep (more than %d levels)", PROMQL_MAX_DEPTH);
+        return false;
+    }
+    return true;
+}
+
 /* Current token is a DURATION: parses it (must be > 0, as Prometheus'
  * parser demands for ranges, steps and offsets). */
-static bool take_duration(pqp_parser *p, int64_t *ms)
+NOINLINE static bool take_duration(pqp_parser *p, int64_t *ms)
 {
     char err[200];
     if (promql_parse_duration(p->lx.in + p->tok.pos, p->tok.len, ms, err, sizeof err) != 0) {
@@ -175,7 +189,7 @@ static bool is_label_name(const char *s, size_t n)
 }
 
 /* grouping_labels after the keyword: "(" [label {"," label} [","]] ")". */
-static bool parse_grouping_list(pqp_parser *p, char ***out, size_t *n_out)
+NOINLINE static bool parse_grouping_list(pqp_parser *p, char ***out, size_t *n_out)
 {
     size_t n = 0, cap = 0;
     char **v = NULL;
@@ -227,9 +241,11 @@ static bool parse_grouping_list(pqp_parser *p, char ***out, size_t *n_out)
 }
 
 /* "(" args ")" of calls and aggregations; current token is "(". */
-static bool parse_call_args(pqp_parser *p, promql_node ***args_out, size_t *n_out, size_t *end)
+static bool parse_call_args(pqp_parser *p, promql_node ***args_out, size_t *n_out, size_t *end,
+                            size_t *max_depth)
 {
     size_t n = 0, cap = 0;
+    *max_depth = 0;
     promql_node **args = NULL;
     pqp_next(p);
     if (!p->failed && p->tok.type != T_RPAREN) {
@@ -237,6 +253,8 @@ static bool parse_call_args(pqp_parser *p, promql_node ***args_out, size_t *n_ou
             promql_node *e = parse_expr(p, 0);
             if (!e)
                 break;
+            if (p->last_depth > *max_depth)
+                *max_depth = p->last_depth;
             if (n == cap) {
                 size_t nc = cap ? cap * 2 : 4;
                 promql_node **na = realloc(args, nc * sizeof *na);
@@ -301,8 +319,9 @@ static promql_node *parse_aggregate(pqp_parser *p, pqp_token optok)
     }
     if (!p->failed && p->tok.type != T_LPAREN)
         pqp_unexpected(p, "aggregation", NULL);
+    size_t depth = 0;
     if (!p->failed)
-        parse_call_args(p, &args, &n_args, &end);
+        parse_call_args(p, &args, &n_args, &end, &depth);
     p->agg_depth--;
     if (!p->failed && !have_mod && (p->tok.type == T_BY || p->tok.type == T_WITHOUT)) {
         a->aggregate.without = p->tok.type == T_WITHOUT;
@@ -311,6 +330,8 @@ static promql_node *parse_aggregate(pqp_parser *p, pqp_token optok)
             end = p->tok.pos; /* approximate: only starts matter for errors */
     }
     a->pos_end = end;
+    if (!p->failed)
+        set_depth(p, depth + 1, a->pos_start);
     if (!p->failed) {
         size_t want = promql_aggop_has_param(a->aggregate.op) ? 2 : 1;
         if (n_args == 0)
@@ -340,8 +361,8 @@ static promql_node *parse_aggregate(pqp_parser *p, pqp_token optok)
 static promql_node *parse_call(pqp_parser *p, pqp_token name)
 {
     promql_node **args = NULL;
-    size_t n_args = 0, end = 0;
-    if (!parse_call_args(p, &args, &n_args, &end))
+    size_t n_args = 0, end = 0, depth;
+    if (!parse_call_args(p, &args, &n_args, &end, &depth))
         return NULL;
     char fname[64];
     size_t fl = name.len < sizeof fname - 1 ? name.len : sizeof fname - 1;
@@ -367,11 +388,15 @@ static promql_node *parse_call(pqp_parser *p, pqp_token name)
     c->call.func = f->id;
     c->call.args = args;
     c->call.n_args = n_args;
+    if (!set_depth(p, depth + 1, c->pos_start)) {
+        promql_node_free(c);
+        return NULL;
+    }
     return c;
 }
 
 /* A metric name (already the current token) with optional "{...}". */
-static promql_node *parse_selector(pqp_parser *p, const pqp_token *name)
+NOINLINE static promql_node *parse_selector(pqp_parser *p, const pqp_token *name)
 {
     promql_matcher *ms = NULL;
     size_t n = 0;
@@ -383,46 +408,54 @@ static promql_node *parse_selector(pqp_parser *p, const pqp_token *name)
             return NULL;
         }
     }
+    p->last_depth = 1;
     return pqp_vector_selector(p, name ? p->lx.in + name->pos : NULL, name ? name->len : 0, ms, n,
                               start, end);
 }
 
-static promql_node *parse_primary(pqp_parser *p)
+/* Number and string literals. Kept out of line (like every non-recursive
+ * helper with buffers) so the recursive parse functions have small frames. */
+NOINLINE static promql_node *parse_literal(pqp_parser *p)
 {
     pqp_token t = p->tok;
-    switch (t.type) {
-    case T_NUMBER: {
+    promql_node *n;
+    if (t.type == T_NUMBER) {
         double v;
         char err[400];
         if (pqp_parse_number(p->lx.in + t.pos, t.len, &v, err, sizeof err) != 0) {
             pqp_error(p, t.pos, t.pos + t.len, "%s", err);
             return NULL;
         }
-        promql_node *n = pqp_node_new(PROMQL_NODE_NUMBER, t.pos, t.pos + t.len);
-        if (!n) {
+        if (!(n = pqp_node_new(PROMQL_NODE_NUMBER, t.pos, t.pos + t.len))) {
             pqp_oom(p);
             return NULL;
         }
         n->number.value = v;
-        pqp_next(p);
-        return n;
-    }
-    case T_STRING: {
+    } else {
         size_t len;
         char *s = pqp_unquote_token(p, &t, &len);
         if (!s)
             return NULL;
-        promql_node *n = pqp_node_new(PROMQL_NODE_STRING, t.pos, t.pos + t.len);
-        if (!n) {
+        if (!(n = pqp_node_new(PROMQL_NODE_STRING, t.pos, t.pos + t.len))) {
             free(s);
             pqp_oom(p);
             return NULL;
         }
         n->string.value = s;
         n->string.len = len;
-        pqp_next(p);
-        return n;
     }
+    p->last_depth = 1;
+    pqp_next(p);
+    return n;
+}
+
+static promql_node *parse_primary(pqp_parser *p)
+{
+    pqp_token t = p->tok;
+    switch (t.type) {
+    case T_NUMBER:
+    case T_STRING:
+        return parse_literal(p);
     case T_LPAREN: {
         pqp_next(p);
         promql_node *e = parse_expr(p, 0);
@@ -440,6 +473,10 @@ static promql_node *parse_primary(pqp_parser *p)
             return NULL;
         }
         n->paren.expr = e;
+        if (!set_depth(p, p->last_depth + 1, n->pos_start)) {
+            promql_node_free(n);
+            return NULL;
+        }
         pqp_next(p);
         return n;
     }
@@ -481,7 +518,7 @@ static promql_node *parse_primary(pqp_parser *p)
 }
 
 /* `[range]` / `[range:step]` after e (current token '['). */
-static promql_node *parse_range(pqp_parser *p, promql_node *e)
+NOINLINE static promql_node *parse_range(pqp_parser *p, promql_node *e)
 {
     size_t lb = p->tok.pos;
     int64_t range, step = 0;
@@ -517,6 +554,7 @@ static promql_node *parse_range(pqp_parser *p, promql_node *e)
         }
         m->matrix.vector = e;
         m->matrix.range_ms = range;
+        p->last_depth = 2;
         pqp_next(p);
         return m;
     }
@@ -541,9 +579,14 @@ static promql_node *parse_range(pqp_parser *p, promql_node *e)
         pqp_unexpected(p, "subquery selector", "duration or \"]\"");
         goto fail;
     }
+    size_t d = p->last_depth + 1; /* e was the last subtree built */
     promql_node *s = pqp_node_new(PROMQL_NODE_SUBQUERY, e->pos_start, p->tok.pos + 1);
     if (!s) {
         pqp_oom(p);
+        goto fail;
+    }
+    if (!set_depth(p, d, s->pos_start)) {
+        free(s);
         goto fail;
     }
     s->subquery.expr = e;
@@ -571,7 +614,7 @@ static promql_modifiers *modifiers_of(pqp_parser *p, promql_node *e, const char 
     return NULL;
 }
 
-static promql_node *parse_offset(pqp_parser *p, promql_node *e)
+NOINLINE static promql_node *parse_offset(pqp_parser *p, promql_node *e)
 {
     bool neg = false;
     int64_t d;
@@ -604,7 +647,7 @@ fail:
     return NULL;
 }
 
-static promql_node *parse_at(pqp_parser *p, promql_node *e)
+NOINLINE static promql_node *parse_at(pqp_parser *p, promql_node *e)
 {
     pqp_next(p);
     if (p->failed)
@@ -691,7 +734,22 @@ static promql_node *parse_postfix(pqp_parser *p, promql_node *e)
     return e;
 }
 
+static promql_node *parse_unary_inner(pqp_parser *p);
+
 static promql_node *parse_unary(pqp_parser *p)
+{
+    if (++p->rec > PROMQL_MAX_NESTING) {
+        pqp_error(p, p->tok.pos, p->tok.pos, "expression nesting too deep (more than %d levels)",
+                  PROMQL_MAX_NESTING);
+        p->rec--;
+        return NULL;
+    }
+    promql_node *e = parse_unary_inner(p);
+    p->rec--;
+    return e;
+}
+
+static promql_node *parse_unary_inner(pqp_parser *p)
 {
     if (p->tok.type == T_ADD || p->tok.type == T_SUB) {
         pqp_token op = p->tok;
@@ -716,6 +774,10 @@ static promql_node *parse_unary(pqp_parser *p)
         }
         u->unary.op = op.type == T_SUB ? PROMQL_UNOP_SUB : PROMQL_UNOP_ADD;
         u->unary.expr = e;
+        if (!set_depth(p, p->last_depth + 1, u->pos_start)) {
+            promql_node_free(u);
+            return NULL;
+        }
         return u;
     }
     promql_node *e = parse_primary(p);
@@ -723,7 +785,7 @@ static promql_node *parse_unary(pqp_parser *p)
 }
 
 /* bool, on/ignoring (...), group_left/group_right [(...)]. */
-static promql_vector_matching *parse_bin_modifiers(pqp_parser *p, bool *ret_bool)
+NOINLINE static promql_vector_matching *parse_bin_modifiers(pqp_parser *p, bool *ret_bool)
 {
     promql_vector_matching *m = calloc(1, sizeof *m);
     if (!m) {
@@ -757,6 +819,7 @@ static promql_vector_matching *parse_bin_modifiers(pqp_parser *p, bool *ret_bool
 static promql_node *parse_expr(pqp_parser *p, int min_prec)
 {
     promql_node *lhs = parse_unary(p);
+    size_t lhs_depth = p->last_depth;
     while (lhs && !p->failed) {
         int prec = binop_prec(p->tok.type);
         if (prec == 0 || prec < min_prec)
@@ -786,7 +849,11 @@ static promql_node *parse_expr(pqp_parser *p, int min_prec)
         b->binary.return_bool = ret_bool;
         b->binary.matching = m;
         lhs = b;
+        lhs_depth = 1 + (lhs_depth > p->last_depth ? lhs_depth : p->last_depth);
+        if (!set_depth(p, lhs_depth, b->pos_start))
+            break;
     }
+    p->last_depth = lhs_depth;
     if (p->failed) {
         promql_node_free(lhs);
         return NULL;
@@ -820,5 +887,44 @@ int promql_parse(const char *input, size_t len, promql_node **out, promql_parse_
         return p.oom ? -ENOMEM : -EINVAL;
     }
     *out = root;
+    return 0;
+}
+
+static bool is_metric_identifier(pqp_tok t)
+{
+    return t == T_IDENT || t == T_METRIC_IDENT || (t > T_AGG_START && t < T_AGG_END) ||
+           t == T_BY || t == T_WITHOUT || t == T_OFFSET || t == T_LAND || t == T_LOR ||
+           t == T_LUNLESS || t == T_START || t == T_END;
+}
+
+int promql_parse_metric_selector(const char *input, size_t len, promql_node **out,
+                                 promql_parse_error *err)
+{
+    pqp_parser p;
+    promql_parse_error dummy;
+    memset(&p, 0, sizeof p);
+    p.err = err ? err : &dummy;
+    memset(p.err, 0, sizeof *p.err);
+    *out = NULL;
+    pqp_lex_init(&p.lx, input ? input : "", input ? len : 0);
+    pqp_next(&p);
+    promql_node *n = NULL;
+    if (!p.failed && is_metric_identifier(p.tok.type)) {
+        pqp_token name = p.tok;
+        pqp_next(&p);
+        if (!p.failed)
+            n = parse_selector(&p, &name);
+    } else if (!p.failed && p.tok.type == T_LBRACE) {
+        n = parse_selector(&p, NULL);
+    } else {
+        pqp_unexpected(&p, NULL, NULL);
+    }
+    if (!p.failed && p.tok.type != T_EOF)
+        pqp_unexpected(&p, NULL, NULL);
+    if (p.failed) {
+        promql_node_free(n);
+        return p.oom ? -ENOMEM : -EINVAL;
+    }
+    *out = n;
     return 0;
 }

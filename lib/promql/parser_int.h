@@ -154,6 +154,8 @@ typedef struct pqp_parser {
     bool oom;
     promql_parse_error *err;
     int agg_depth; /* inside an aggregation body: "in aggregation" context */
+    size_t last_depth; /* height of the subtree the last parse function built */
+    size_t rec;        /* recursion depth of parse_unary */
 } pqp_parser;
 
 void pqp_next(pqp_parser *p);

@@ -48,6 +48,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
 
+    promql_node *sel = NULL;
+    if (promql_parse_metric_selector(in, size, &sel, &e) == 0) {
+        if (!sel || sel->kind != PROMQL_NODE_VECTOR)
+            abort();
+        promql_node_free(sel);
+    } else if (sel != NULL) {
+        abort();
+    }
+
     promql_series_desc d;
     size_t used;
     if (promql_parse_series_desc(in, size, &d, &used, &e) == 0) {

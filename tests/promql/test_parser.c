@@ -26,31 +26,37 @@ static promql_node *parse_ok(const char *q)
 }
 
 /* Tree shape as an S-expression: binary, unary and paren nodes are made
- * explicit, everything else uses the printer. */
-static void sexpr(const promql_node *n, char *buf, size_t sz)
+ * explicit, everything else uses the printer. Returns a malloc()ed string. */
+static char *sexpr(const promql_node *n)
 {
-    char a[1024], b[1024];
+    char *a, *b, *out = NULL;
     switch (n->kind) {
     case PROMQL_NODE_BINARY:
-        sexpr(n->binary.lhs, a, sizeof a);
-        sexpr(n->binary.rhs, b, sizeof b);
-        snprintf(buf, sz, "(%s%s %s %s)", promql_binop_str(n->binary.op),
-                 n->binary.return_bool ? " bool" : "", a, b);
-        return;
+        a = sexpr(n->binary.lhs);
+        b = sexpr(n->binary.rhs);
+        if (asprintf(&out, "(%s%s %s %s)", promql_binop_str(n->binary.op),
+                     n->binary.return_bool ? " bool" : "", a, b) < 0)
+            out = NULL;
+        free(a);
+        free(b);
+        break;
     case PROMQL_NODE_UNARY:
-        sexpr(n->unary.expr, a, sizeof a);
-        snprintf(buf, sz, "(u%s %s)", n->unary.op == PROMQL_UNOP_SUB ? "-" : "+", a);
-        return;
+        a = sexpr(n->unary.expr);
+        if (asprintf(&out, "(u%s %s)", n->unary.op == PROMQL_UNOP_SUB ? "-" : "+", a) < 0)
+            out = NULL;
+        free(a);
+        break;
     case PROMQL_NODE_PAREN:
-        sexpr(n->paren.expr, a, sizeof a);
-        snprintf(buf, sz, "(paren %s)", a);
-        return;
-    default: {
-        char *s = promql_node_print(n);
-        snprintf(buf, sz, "%s", s);
-        free(s);
+        a = sexpr(n->paren.expr);
+        if (asprintf(&out, "(paren %s)", a) < 0)
+            out = NULL;
+        free(a);
+        break;
+    default:
+        out = promql_node_print(n);
     }
-    }
+    assert_non_null(out);
+    return out;
 }
 
 /* input, expected printed form (NULL: same as input), expected shape (NULL: skip) */
@@ -331,10 +337,10 @@ static void test_valid_table(void **state)
         if (strcmp(s, want) != 0)
             fail_msg("`%s`: printed `%s`, want `%s`", valid[i].in, s, want);
         if (valid[i].shape) {
-            char sh[2048];
-            sexpr(n, sh, sizeof sh);
+            char *sh = sexpr(n);
             if (strcmp(sh, valid[i].shape) != 0)
                 fail_msg("`%s`: shape %s, want %s", valid[i].in, sh, valid[i].shape);
+            free(sh);
         }
         /* round trip: the printed form parses back to the same tree */
         promql_node *n2 = parse_ok(s);
@@ -678,6 +684,127 @@ static void test_not_nul_terminated(void **state)
     free(heap);
 }
 
+static char *repeat(const char *pre, int n, const char *mid, const char *post, int m)
+{
+    size_t len = strlen(pre) * (size_t)n + strlen(mid) + strlen(post) * (size_t)m + 1;
+    char *s = malloc(len), *q = s;
+    assert_non_null(s);
+    for (int i = 0; i < n; i++)
+        q = stpcpy(q, pre);
+    q = stpcpy(q, mid);
+    for (int i = 0; i < m; i++)
+        q = stpcpy(q, post);
+    return s;
+}
+
+static int depth_of(const promql_node *n)
+{
+    int d = 0;
+    switch (n->kind) {
+    case PROMQL_NODE_PAREN: d = depth_of(n->paren.expr); break;
+    case PROMQL_NODE_BINARY: {
+        int a = depth_of(n->binary.lhs), b = depth_of(n->binary.rhs);
+        d = a > b ? a : b;
+        break;
+    }
+    case PROMQL_NODE_UNARY: d = depth_of(n->unary.expr); break;
+    case PROMQL_NODE_MATRIX: d = 1; break;
+    case PROMQL_NODE_SUBQUERY: d = depth_of(n->subquery.expr); break;
+    default: break;
+    }
+    return d + 1;
+}
+
+static void test_depth_limit(void **state)
+{
+    (void)state;
+    promql_node *n;
+    promql_parse_error e;
+    const char *too_deep = "expression nesting too deep (more than 1000 levels)";
+    const char *too_nested = "expression nesting too deep (more than 256 levels)";
+    char *q = repeat("(", PROMQL_MAX_NESTING - 1, "1", ")", PROMQL_MAX_NESTING - 1);
+    assert_int_equal(promql_parse(q, strlen(q), &n, &e), 0);
+    assert_int_equal(depth_of(n), PROMQL_MAX_NESTING);
+    promql_node_free(n);
+    free(q);
+    q = repeat("(", PROMQL_MAX_NESTING, "1", ")", PROMQL_MAX_NESTING);
+    assert_int_not_equal(promql_parse(q, strlen(q), &n, &e), 0);
+    assert_string_equal(e.text, "1:257: parse error: expression nesting too deep (more than 256 levels)");
+    free(q);
+    /* left-deep chains are built without recursion but still limited */
+    q = repeat("a+", PROMQL_MAX_DEPTH - 1, "a", "", 0);
+    assert_int_equal(promql_parse(q, strlen(q), &n, &e), 0);
+    assert_int_equal(depth_of(n), PROMQL_MAX_DEPTH);
+    promql_node_free(n);
+    free(q);
+    q = repeat("a+", PROMQL_MAX_DEPTH, "a", "", 0);
+    assert_int_not_equal(promql_parse(q, strlen(q), &n, &e), 0);
+    assert_string_equal(e.text, "1:1: parse error: expression nesting too deep (more than 1000 levels)");
+    free(q);
+    /* huge inputs fail cleanly instead of exhausting the stack */
+    q = repeat("-", 1000000, "1", "", 0);
+    assert_int_not_equal(promql_parse(q, strlen(q), &n, &e), 0);
+    assert_string_equal(e.msg, too_nested);
+    free(q);
+    q = repeat("x offset 1m + ", 200000, "x", "", 0);
+    assert_int_not_equal(promql_parse(q, strlen(q), &n, &e), 0);
+    assert_string_equal(e.msg, too_deep);
+    free(q);
+    q = repeat("", 0, "x", "[1m:]", 2000);
+    assert_int_not_equal(promql_parse(q, strlen(q), &n, &e), 0);
+    assert_string_equal(e.msg, too_deep);
+    free(q);
+    q = repeat("sum(", 5000, "x", ")", 5000);
+    assert_int_not_equal(promql_parse(q, strlen(q), &n, &e), 0);
+    assert_string_equal(e.msg, too_nested);
+    free(q);
+}
+
+static void test_metric_selector(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } ok[] = {
+        {"up", "up"},
+        {"up{job=\"a\"}", "up{job=\"a\"}"},
+        {"{__name__=~\"a.*\"}", "{__name__=~\"a.*\"}"},
+        {"{}", ""},              /* the empty-matcher rule is the API's */
+        {"sum", "sum"},
+        {" foo:bar { a != 'b' } ", "foo:bar{a!=\"b\"}"},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        promql_node *n;
+        promql_parse_error e;
+        if (promql_parse_metric_selector(ok[i].in, strlen(ok[i].in), &n, &e) != 0)
+            fail_msg("`%s`: %s", ok[i].in, e.text);
+        assert_int_equal(n->kind, PROMQL_NODE_VECTOR);
+        char *s = promql_node_print(n);
+        assert_string_equal(s, ok[i].out);
+        free(s);
+        promql_node_free(n);
+    }
+    static const struct {
+        const char *in, *err;
+    } bad[] = {
+        {"", "1:1: parse error: unexpected end of input"},
+        {"rate(x[5m])", "1:5: parse error: unexpected \"(\""},
+        {"up[5m]", "1:3: parse error: unexpected \"[\""},
+        {"up + 1", "1:4: parse error: unexpected <op:+>"},
+        {"up{a=~\"(\"}", NULL},
+        {"1", "1:1: parse error: unexpected number \"1\""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        promql_node *n = (promql_node *)1;
+        promql_parse_error e;
+        if (promql_parse_metric_selector(bad[i].in, strlen(bad[i].in), &n, &e) == 0)
+            fail_msg("`%s` should not parse", bad[i].in);
+        assert_null(n);
+        if (bad[i].err)
+            assert_string_equal(e.text, bad[i].err);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -686,6 +813,7 @@ int main(void)
         cmocka_unit_test(test_set_at_all),    cmocka_unit_test(test_walk),
         cmocka_unit_test(test_durations),     cmocka_unit_test(test_unquote),
         cmocka_unit_test(test_series_desc),   cmocka_unit_test(test_not_nul_terminated),
+        cmocka_unit_test(test_depth_limit),   cmocka_unit_test(test_metric_selector),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

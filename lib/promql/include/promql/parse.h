@@ -15,6 +15,18 @@
 extern "C" {
 #endif
 
+/* Limits that keep recursion bounded (Prometheus has none; real queries
+ * stay far below them). Input beyond them is refused with "expression
+ * nesting too deep ...":
+ *  - PROMQL_MAX_DEPTH: a parsed tree is at most this many levels deep (a
+ *    leaf is one level), so recursive walkers over it cannot exhaust the
+ *    stack; long `a or b or c ...` chains count one level per operator;
+ *  - PROMQL_MAX_NESTING: parentheses, calls, aggregations and unary
+ *    operators nest at most this deep inside one another (the parser
+ *    recurses on them). */
+#define PROMQL_MAX_DEPTH 1000
+#define PROMQL_MAX_NESTING 256
+
 /* A parse error. Prometheus reports all errors it finds; we report the first
  * one (the one Prometheus lists first in nearly every case). */
 typedef struct promql_parse_error {
@@ -32,6 +44,15 @@ typedef struct promql_parse_error {
  * or returns a negative errno (-EINVAL syntax/type error, -ENOMEM) with *out
  * NULL and err (if not NULL) filled. */
 int promql_parse(const char *input, size_t len, promql_node **out, promql_parse_error *err);
+
+/* Parses a metric selector as Prometheus' ParseMetricSelector does (used
+ * for /api/v1/series match[] and similar): `name`, `name{...}` or `{...}`,
+ * nothing else. No type checks: the empty-matcher rule is the caller's
+ * (Prometheus' API reports "match[] must contain at least one non-empty
+ * matcher"). Returns 0 and a PROMQL_NODE_VECTOR in *out (free with
+ * promql_node_free), or -EINVAL/-ENOMEM with err filled. */
+int promql_parse_metric_selector(const char *input, size_t len, promql_node **out,
+                                 promql_parse_error *err);
 
 /* Parses a duration like Prometheus' model.ParseDuration plus the parser's
  * extra rule: `1h30m`, `5m`, `1y`, `1ms`, units y w d h m s ms each at most
