@@ -173,3 +173,21 @@ int th_wait_closed(int fd, int timeout_ms)
             return (int)(th_now_ms() - start);
     }
 }
+
+int th_listen_port;
+
+int th_listen_any(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof(sa);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 4) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    th_listen_port = ntohs(sa.sin_port);
+    return fd;
+}

@@ -39,5 +39,9 @@ const char *th_body(const char *resp);
  * Returns elapsed ms, or -1 on timeout. Data received is discarded. */
 int th_wait_closed(int fd, int timeout_ms);
 int64_t th_now_ms(void);
+/* A plain listening socket on 127.0.0.1:0 (no SO_REUSEPORT); returns the fd
+ * and sets th_listen_port. */
+int th_listen_any(void);
+extern int th_listen_port;
 
 #endif
