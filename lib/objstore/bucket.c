@@ -76,8 +76,9 @@ int objstore_seterrno(objstore_err *err, int e, const char *op, const char *name
         cls = OBJSTORE_ERR_RETRYABLE;
         rc = -EAGAIN;
     }
-    return objstore_seterr(err, rc, cls, 0, errno_name(e), "%s %s: %s", op, name,
-                           strerror(e));
+    char buf[128];
+    const char *m = strerror_r(e, buf, sizeof buf); /* GNU: thread-safe */
+    return objstore_seterr(err, rc, cls, 0, errno_name(e), "%s %s: %s", op, name, m);
 }
 
 static void clear_err(objstore_err *err)

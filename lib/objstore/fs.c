@@ -475,8 +475,9 @@ int objstore_fs_open(const objstore_config *c, const objstore_ops **ops, void **
     if (rc == 0 && (stat(root, &st) != 0 || !S_ISDIR(st.st_mode)))
         rc = -ENOTDIR;
     if (rc < 0) {
+        char buf[128];
         snprintf(err, errlen, "objstore: cannot create bucket directory %s: %s", root,
-                 strerror(-rc));
+                 strerror_r(-rc, buf, sizeof buf));
         free(root);
         free(f);
         return rc;
