@@ -225,9 +225,14 @@ static void timer_run(void *arg)
     aion_timer *t = arg;
     pool *p = get_pool();
     int64_t started = host_mono_ms();
-    tl_current_timer = t;
-    t->fn(t->arg);
-    tl_current_timer = NULL;
+    pthread_mutex_lock(&p->mu);
+    bool skip = t->cancelled; /* cancelled while queued: do not run it */
+    pthread_mutex_unlock(&p->mu);
+    if (!skip) {
+        tl_current_timer = t;
+        t->fn(t->arg);
+        tl_current_timer = NULL;
+    }
     pthread_mutex_lock(&p->mu);
     timer_finish_locked(p, t, started);
     pthread_mutex_unlock(&p->mu);

@@ -194,6 +194,22 @@ static void test_timer_self_cancel_and_stop(void **state)
     host_workers_free();
 }
 
+static void test_timer_cancel_while_queued(void **state)
+{
+    (void)state;
+    reset();
+    atomic_store(&ticks, 0);
+    assert_int_equal(host_workers_start(1, 16), 0);
+    assert_int_equal(host_work_submit(sleep_ms_job, (void *)(intptr_t)300), 0);
+    aion_timer *t = host_timer_add(20, tick, NULL);
+    usleep(100 * 1000); /* due, but queued behind the busy worker */
+    host_timer_cancel(t);
+    assert_int_equal(atomic_load(&ticks), 0);
+    assert_int_equal(atomic_load(&ran), 1);
+    host_workers_stop(1000);
+    host_workers_free();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_timer_period),
         cmocka_unit_test(test_timer_no_overlap_and_cancel_waits),
         cmocka_unit_test(test_timer_self_cancel_and_stop),
+        cmocka_unit_test(test_timer_cancel_while_queued),
     };
     return cmocka_run_group_tests_name("workers", tests, NULL, NULL);
 }
