@@ -22,4 +22,18 @@ void labels__put(char *buf, size_t len, size_t *pos, const char *s, size_t n);
 int labels__re_translate(const char *re, size_t len, char **out, size_t *outlen,
                          char *err, size_t errlen);
 
+/* re2tables.c: code point ranges of Go's ASCII classes. */
+typedef struct {
+    uint32_t r[64]; /* lo, hi pairs, sorted, disjoint */
+    int n;          /* pairs */
+} labels__rset;
+
+/* \d \D \s \S \w \W (c is the letter) as Go builds them: folded first
+ * under (?i), then negated. False when c is no such letter. */
+bool labels__perl_group(char c, bool fold, labels__rset *out);
+/* [:alpha:], [:^alpha:] ... by name ("alpha", "^alpha"); false if unknown. */
+bool labels__posix_group(const char *name, size_t len, bool fold, labels__rset *out);
+/* Is name a Unicode category or script that Go 1.19 and PCRE2 both know? */
+bool labels__unicode_name_ok(const char *name, size_t len);
+
 #endif

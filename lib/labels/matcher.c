@@ -41,7 +41,7 @@ struct labels_matcher {
     bool matches_empty;
     char *name;
     char *value;
-    uint32_t value_len;
+    uint32_t name_len, value_len;
     /* K_EQ, K_SET (sorted by length then bytes, unique), K_PREFIX (one) */
     uint32_t nvals;
     char **vals;
@@ -481,6 +481,7 @@ int labels_matcher_new(labels_match_type type, const char *name, size_t name_len
         memcpy(m->value, value, value_len);
     m->value[value_len] = '\0';
     m->value_len = (uint32_t)value_len;
+    m->name_len = (uint32_t)name_len;
 
     if (type == LABELS_MATCH_EQ || type == LABELS_MATCH_NEQ) {
         size_t cap = 0;
@@ -542,7 +543,7 @@ int labels_matcher_set_values(const labels_matcher *m, const char *const **vals,
 bool labels_matches(const labels_matcher *const *ms, size_t nm, const labels_label *ls, size_t n)
 {
     for (size_t i = 0; i < nm; i++) {
-        const labels_label *l = labels_get(ls, n, ms[i]->name, strlen(ms[i]->name));
+        const labels_label *l = labels_get(ls, n, ms[i]->name, ms[i]->name_len);
         bool ok = l ? labels_matcher_matches(ms[i], l->value, l->value_len)
                     : ms[i]->matches_empty;
         if (!ok)
@@ -555,7 +556,7 @@ size_t labels_matcher_format(const labels_matcher *m, char *buf, size_t len)
 {
     static const char *const ops[] = { "=", "!=", "=~", "!~" };
     size_t pos = 0;
-    labels__put(buf, len, &pos, m->name, strlen(m->name));
+    labels__put(buf, len, &pos, m->name, m->name_len);
     labels__put(buf, len, &pos, ops[m->type], strlen(ops[m->type]));
     labels__put(buf, len, &pos, "\"", 1);
     labels__quote(buf, len, &pos, m->value, m->value_len);

@@ -9,6 +9,9 @@
  * as explicit constructs, so only the caseless option is left to PCRE2.
  * The emitted pattern is meant for PCRE2_UTF | PCRE2_ANCHORED |
  * PCRE2_ENDANCHORED; no other option changes its meaning.
+ *
+ * One parser, kept in one file (~1000 lines) so its state stays private;
+ * the character tables live in re2tables.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,12 +24,12 @@
 #include "internal.h"
 
 #define GO_MAX_REPEAT 1000
+#define MAX_RUNE 0x10ffff
 #define GO_MAX_SIZE ((int64_t)(128 << 20) / 40)
 /* Go allows parse trees 1000 high; PCRE2's compiler recurses per group and
  * by default stops at 250 to bound stack use (~1 KB a level, much more under
  * ASan). Keep below that, wrappers included; real patterns nest < 10 deep. */
 #define MAX_DEPTH 240
-#define MAX_RUNE 0x10ffff
 
 enum { F_FOLD = 1, F_MULTI = 2, F_DOTNL = 4, F_UNGREEDY = 8 };
 
@@ -41,7 +44,7 @@ typedef struct {
     uint8_t flags;     /* Go flags to restore at ')' */
     uint8_t emit_fold; /* PCRE2 caseless state at '(' */
     bool capture;
-    int64_t alt_size, seq_size; /* Go's compiled-size estimate */
+    int64_t seq_size; /* Go's compiled-size estimate of the group so far */
     int nalts;
     int64_t prod;      /* max product of nested {n} counts */
     size_t out_start;  /* output offset of the group's "(?:" */
@@ -190,88 +193,6 @@ static int unhex(uint32_t c)
     return -1;
 }
 
-/* ---- range sets for Perl and POSIX classes ------------------------------ */
-
-typedef struct {
-    uint32_t r[64]; /* lo, hi pairs, sorted, disjoint */
-    int n;          /* pairs */
-} rset;
-
-static void rs_add(rset *s, uint32_t lo, uint32_t hi)
-{
-    /* insert keeping order, merge overlaps/adjacent */
-    rset t = { .n = 0 };
-    bool done = false;
-    for (int i = 0; i < s->n; i++) {
-        uint32_t a = s->r[2 * i], b = s->r[2 * i + 1];
-        if (!done && lo < a) {
-            t.r[2 * t.n] = lo;
-            t.r[2 * t.n + 1] = hi;
-            t.n++;
-            done = true;
-        }
-        t.r[2 * t.n] = a;
-        t.r[2 * t.n + 1] = b;
-        t.n++;
-    }
-    if (!done) {
-        t.r[2 * t.n] = lo;
-        t.r[2 * t.n + 1] = hi;
-        t.n++;
-    }
-    s->n = 0;
-    for (int i = 0; i < t.n; i++) {
-        uint32_t a = t.r[2 * i], b = t.r[2 * i + 1];
-        if (s->n && a <= s->r[2 * s->n - 1] + 1) {
-            if (b > s->r[2 * s->n - 1])
-                s->r[2 * s->n - 1] = b;
-        } else {
-            s->r[2 * s->n] = a;
-            s->r[2 * s->n + 1] = b;
-            s->n++;
-        }
-    }
-}
-
-/* Go's case folding of an ASCII class: other-case letters, plus U+017F
- * (long s) and U+212A (Kelvin sign) which fold to s and k. */
-static void rs_fold_ascii(rset *s)
-{
-    rset in = *s;
-    for (int i = 0; i < in.n; i++) {
-        for (uint32_t c = in.r[2 * i]; c <= in.r[2 * i + 1] && c < 0x80; c++) {
-            if (c >= 'a' && c <= 'z')
-                rs_add(s, c - 32, c - 32);
-            else if (c >= 'A' && c <= 'Z')
-                rs_add(s, c + 32, c + 32);
-            if (c == 's' || c == 'S')
-                rs_add(s, 0x17f, 0x17f);
-            if (c == 'k' || c == 'K')
-                rs_add(s, 0x212a, 0x212a);
-        }
-    }
-}
-
-static void rs_negate(rset *s)
-{
-    rset t = { .n = 0 };
-    uint32_t next = 0;
-    for (int i = 0; i < s->n; i++) {
-        if (s->r[2 * i] > next) {
-            t.r[2 * t.n] = next;
-            t.r[2 * t.n + 1] = s->r[2 * i] - 1;
-            t.n++;
-        }
-        next = s->r[2 * i + 1] + 1;
-    }
-    if (next <= MAX_RUNE) {
-        t.r[2 * t.n] = next;
-        t.r[2 * t.n + 1] = MAX_RUNE;
-        t.n++;
-    }
-    *s = t;
-}
-
 /* Emits ranges for use inside [...], skipping surrogates (never present in
  * a subject: invalid bytes reach PCRE2 as U+FFFD). Returns items emitted. */
 static int emit_range(sbuf *b, uint32_t lo, uint32_t hi)
@@ -298,54 +219,12 @@ static int emit_range(sbuf *b, uint32_t lo, uint32_t hi)
     return n;
 }
 
-static int emit_rset(sbuf *b, const rset *s)
+static int emit_rset(sbuf *b, const labels__rset *s)
 {
     int n = 0;
     for (int i = 0; i < s->n; i++)
         n += emit_range(b, s->r[2 * i], s->r[2 * i + 1]);
     return n;
-}
-
-typedef struct {
-    const char *name;
-    const char *ranges; /* pairs of bytes lo hi */
-} agroup;
-
-static const agroup perl_groups[] = {
-    { "\\d", "09" },
-    { "\\s", "\t\n\f\r  " },
-    { "\\w", "09AZaz__" },
-};
-
-static const agroup posix_groups[] = {
-    { "alnum", "09AZaz" },
-    { "alpha", "AZaz" },
-    { "ascii", "\x01\x7f" }, /* plus NUL, added below */
-    { "blank", "\t\t  " },
-    { "cntrl", "\x01\x1f\x7f\x7f" },
-    { "digit", "09" },
-    { "graph", "!~" },
-    { "lower", "az" },
-    { "print", " ~" },
-    { "punct", "!/:@[`{~" },
-    { "space", "\t\r  " },
-    { "upper", "AZ" },
-    { "word", "09AZaz__" },
-    { "xdigit", "09AFaf" },
-};
-
-/* Builds the final range set of an ASCII group as Go's appendGroup does. */
-static void group_set(const agroup *g, bool neg, bool fold, rset *s)
-{
-    s->n = 0;
-    for (const char *r = g->ranges; r[0]; r += 2)
-        rs_add(s, (unsigned char)r[0], (unsigned char)r[1]);
-    if (!strcmp(g->name, "ascii") || !strcmp(g->name, "cntrl"))
-        rs_add(s, 0, 0);
-    if (fold)
-        rs_fold_ascii(s);
-    if (neg)
-        rs_negate(s);
 }
 
 /* ---- assorted Go syntax pieces ----------------------------------------- */
@@ -480,61 +359,6 @@ bad:
     return fail(p, E_ESCAPE, p->s + start, j - start);
 }
 
-static const char *const go_categories[] = {
-    "C", "Cc", "Cf", "Co", "Cs", "L", "Ll", "Lm", "Lo", "Lt", "Lu", "M", "Mc", "Me",
-    "Mn", "N", "Nd", "Nl", "No", "P", "Pc", "Pd", "Pe", "Pf", "Pi", "Po", "Ps", "S",
-    "Sc", "Sk", "Sm", "So", "Z", "Zl", "Zp", "Zs",
-};
-
-/* Go 1.19's unicode.Scripts (Unicode 13), which Prometheus 2.42 is built with. */
-static const char *const go_scripts[] = {
-    "Adlam", "Ahom", "Anatolian_Hieroglyphs", "Arabic", "Armenian", "Avestan", "Balinese",
-    "Bamum", "Bassa_Vah", "Batak", "Bengali", "Bhaiksuki", "Bopomofo", "Brahmi", "Braille",
-    "Buginese", "Buhid", "Canadian_Aboriginal", "Carian", "Caucasian_Albanian", "Chakma",
-    "Cham", "Cherokee", "Chorasmian", "Common", "Coptic", "Cuneiform", "Cypriot", "Cyrillic",
-    "Deseret", "Devanagari", "Dives_Akuru", "Dogra", "Duployan", "Egyptian_Hieroglyphs",
-    "Elbasan", "Elymaic", "Ethiopic", "Georgian", "Glagolitic", "Gothic", "Grantha", "Greek",
-    "Gujarati", "Gunjala_Gondi", "Gurmukhi", "Han", "Hangul", "Hanifi_Rohingya", "Hanunoo",
-    "Hatran", "Hebrew", "Hiragana", "Imperial_Aramaic", "Inherited", "Inscriptional_Pahlavi",
-    "Inscriptional_Parthian", "Javanese", "Kaithi", "Kannada", "Katakana", "Kayah_Li",
-    "Kharoshthi", "Khitan_Small_Script", "Khmer", "Khojki", "Khudawadi", "Lao", "Latin",
-    "Lepcha", "Limbu", "Linear_A", "Linear_B", "Lisu", "Lycian", "Lydian", "Mahajani",
-    "Makasar", "Malayalam", "Mandaic", "Manichaean", "Marchen", "Masaram_Gondi", "Medefaidrin",
-    "Meetei_Mayek", "Mende_Kikakui", "Meroitic_Cursive", "Meroitic_Hieroglyphs", "Miao", "Modi",
-    "Mongolian", "Mro", "Multani", "Myanmar", "Nabataean", "Nandinagari", "New_Tai_Lue", "Newa",
-    "Nko", "Nushu", "Nyiakeng_Puachue_Hmong", "Ogham", "Ol_Chiki", "Old_Hungarian",
-    "Old_Italic", "Old_North_Arabian", "Old_Permic", "Old_Persian", "Old_Sogdian",
-    "Old_South_Arabian", "Old_Turkic", "Oriya", "Osage", "Osmanya", "Pahawh_Hmong", "Palmyrene",
-    "Pau_Cin_Hau", "Phags_Pa", "Phoenician", "Psalter_Pahlavi", "Rejang", "Runic", "Samaritan",
-    "Saurashtra", "Sharada", "Shavian", "Siddham", "SignWriting", "Sinhala", "Sogdian",
-    "Sora_Sompeng", "Soyombo", "Sundanese", "Syloti_Nagri", "Syriac", "Tagalog", "Tagbanwa",
-    "Tai_Le", "Tai_Tham", "Tai_Viet", "Takri", "Tamil", "Tangut", "Telugu", "Thaana", "Thai",
-    "Tibetan", "Tifinagh", "Tirhuta", "Ugaritic", "Vai", "Wancho", "Warang_Citi", "Yezidi",
-    "Yi", "Zanabazar_Square",
-};
-
-/* Is name a Unicode category or script Go knows (exact spelling)? PCRE2
- * must know it too, which its own compile confirms. */
-static bool unicode_name_ok(const char *name, size_t len)
-{
-    bool found = len == 3 && !memcmp(name, "Any", 3);
-    for (size_t k = 0; !found && k < sizeof(go_categories) / sizeof(go_categories[0]); k++)
-        found = strlen(go_categories[k]) == len && !memcmp(go_categories[k], name, len);
-    for (size_t k = 0; !found && k < sizeof(go_scripts) / sizeof(go_scripts[0]); k++)
-        found = strlen(go_scripts[k]) == len && !memcmp(go_scripts[k], name, len);
-    if (!found)
-        return false;
-    char pat[64];
-    int pl = snprintf(pat, sizeof(pat), "\\p{%.*s}", (int)len, name);
-    int ec;
-    PCRE2_SIZE eo;
-    pcre2_code *code = pcre2_compile((PCRE2_SPTR)pat, (PCRE2_SIZE)pl, PCRE2_UTF, &ec, &eo, NULL);
-    if (!code)
-        return false;
-    pcre2_code_free(code);
-    return true;
-}
-
 /* \pN, \p{Name}, \PN, \P{^Name} at s[*i]; emits \p{..} (inside a class when
  * in_class). */
 static int parse_unicode_class(parser *p, size_t *i, bool in_class, int *items)
@@ -569,7 +393,7 @@ static int parse_unicode_class(parser *p, size_t *i, bool in_class, int *items)
         name_at++;
         name_len--;
     }
-    if (!unicode_name_ok(p->s + name_at, name_len))
+    if (!labels__unicode_name_ok(p->s + name_at, name_len))
         return fail(p, E_CLASS_RANGE, p->s + start, seq_end - start);
     char tmp[64];
     int tl = snprintf(tmp, sizeof(tmp), "\\%c{%.*s}", neg ? 'P' : 'p', (int)name_len, p->s + name_at);
@@ -583,17 +407,12 @@ static int parse_unicode_class(parser *p, size_t *i, bool in_class, int *items)
     return 0;
 }
 
-static const agroup *perl_group_at(parser *p, size_t i, bool *neg)
+/* \d \D \s \S \w \W at s[i]: fills the ranges Go uses. */
+static bool perl_group_at(parser *p, size_t i, labels__rset *set)
 {
     if (i + 1 >= p->n || p->s[i] != '\\')
-        return NULL;
-    char c = p->s[i + 1];
-    *neg = c == 'D' || c == 'S' || c == 'W';
-    char lc = (char)(*neg ? c + 32 : c);
-    for (size_t k = 0; k < 3; k++)
-        if (perl_groups[k].name[1] == lc)
-            return &perl_groups[k];
-    return NULL;
+        return false;
+    return labels__perl_group(p->s[i + 1], p->flags & F_FOLD, set);
 }
 
 /* Code points Go's case folding touches (unicode minFold, maxFold). */
@@ -681,20 +500,9 @@ static int parse_class_parts(parser *p, size_t *i, classparts *c, bool *neg)
                 size_t nend = (size_t)(e - p->s) + 2;
                 const char *nm = p->s + j + 2;
                 size_t nl = (size_t)(e - nm);
-                bool gneg = false;
-                if (nl && nm[0] == '^') {
-                    gneg = true;
-                    nm++;
-                    nl--;
-                }
-                const agroup *g = NULL;
-                for (size_t k = 0; k < sizeof(posix_groups) / sizeof(posix_groups[0]); k++)
-                    if (strlen(posix_groups[k].name) == nl && !memcmp(posix_groups[k].name, nm, nl))
-                        g = &posix_groups[k];
-                if (!g)
+                labels__rset s;
+                if (!labels__posix_group(nm, nl, p->flags & F_FOLD, &s))
                     return fail(p, E_CLASS_RANGE, p->s + j, nend - j);
-                rset s;
-                group_set(g, gneg, p->flags & F_FOLD, &s);
                 c->nplain += emit_rset(&c->plain, &s);
                 j = nend;
                 continue;
@@ -716,11 +524,8 @@ static int parse_class_parts(parser *p, size_t *i, classparts *c, bool *neg)
                 return rc;
             continue;
         }
-        bool gneg;
-        const agroup *g = perl_group_at(p, j, &gneg);
-        if (g) {
-            rset s;
-            group_set(g, gneg, p->flags & F_FOLD, &s);
+        labels__rset s;
+        if (perl_group_at(p, j, &s)) {
             c->nplain += emit_rset(&c->plain, &s);
             j += 2;
             continue;
@@ -814,9 +619,9 @@ static void literal(parser *p, uint32_t c)
 
 static int check_size(parser *p)
 {
-    int64_t total = p->top.alt_size + p->top.seq_size;
+    int64_t total = p->top.seq_size;
     for (size_t k = 0; k < p->ng; k++)
-        total += p->g[k].alt_size + p->g[k].seq_size;
+        total += p->g[k].seq_size;
     if (total > GO_MAX_SIZE)
         return fail(p, E_LARGE, p->s, p->n);
     return 0;
@@ -1150,11 +955,8 @@ static int parse(parser *p)
                     end_atom(p, false, 1, 1);
                     break;
                 }
-                bool gneg;
-                const agroup *g = perl_group_at(p, i, &gneg);
-                if (g) {
-                    rset s;
-                    group_set(g, gneg, p->flags & F_FOLD, &s);
+                labels__rset s;
+                if (perl_group_at(p, i, &s)) {
                     begin_atom(p);
                     /* already folded as Go does: spare PCRE2 the work */
                     bool fold = p->flags & F_FOLD;
