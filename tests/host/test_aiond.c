@@ -123,7 +123,15 @@ static size_t on_data(char *p, size_t sz, size_t n, void *arg)
     return sz * n;
 }
 
+static long http_auth(int port, const char *method, const char *path, const char *body,
+                      const char *auth, struct resp *r);
 static long http(int port, const char *method, const char *path, const char *body, struct resp *r)
+{
+    return http_auth(port, method, path, body, NULL, r);
+}
+
+static long http_auth(int port, const char *method, const char *path, const char *body,
+                      const char *auth, struct resp *r)
 {
     char url[512];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
@@ -133,6 +141,11 @@ static long http(int port, const char *method, const char *path, const char *bod
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    struct curl_slist *hdrs = NULL;
+    if (auth) {
+        hdrs = curl_slist_append(hdrs, auth);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    }
     if (strcmp(method, "POST") == 0) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
@@ -142,6 +155,7 @@ static long http(int port, const char *method, const char *path, const char *bod
     else
         r->code = -1;
     curl_easy_cleanup(c);
+    curl_slist_free_all(hdrs);
     return r->code;
 }
 
@@ -309,6 +323,34 @@ static void test_run_and_stop(void **state)
     free(l);
 }
 
+/* A plugin's middleware guards every other plugin's routes and attaches an
+ * identity their handlers see; NO_AUTH routes stay open. */
+static void test_middleware(void **state)
+{
+    (void)state;
+    char d[512], log[600];
+    new_dir(d, sizeof d, "mw");
+    snprintf(log, sizeof log, "%s/mw.log", tmp);
+    int port = free_port();
+    write_file(d, "00.conf",
+               "host = { listeners = ( { name = \"main\"; address = \"127.0.0.1:%d\"; } ); };\n"
+               "plugins = ( { name = \"guard\"; path = \"tp_good.so\"; config = { require_token = \"${AION_TEST_TOKEN}\"; }; },\n"
+               "            { name = \"app\"; path = \"tp_provider.so\"; } );\n",
+               port);
+    setenv("AION_TEST_TOKEN", "s3cr3t", 1);
+    pid_t pid = start_aiond(d, log);
+    assert_true(wait_ready(port, 200));   /* /-/ready is NO_AUTH */
+    struct resp r;
+    assert_int_equal(http(port, "GET", "/tp/app", NULL, &r), 401);
+    assert_non_null(strstr(r.body, "missing or wrong bearer token"));
+    assert_int_equal(http_auth(port, "GET", "/tp/app", NULL, "Authorization: Bearer wrong", &r), 401);
+    assert_int_equal(http_auth(port, "GET", "/tp/app", NULL, "Authorization: Bearer s3cr3t", &r), 200);
+    assert_non_null(strstr(r.body, "tenant=t-guard"));
+    assert_int_equal(http(port, "GET", "/-/healthy", NULL, &r), 200);
+    assert_int_equal(http(port, "GET", "/metrics", NULL, &r), 200);
+    assert_int_equal(stop_aiond(pid, SIGTERM), 0);
+}
+
 static void test_not_ready_and_failing(void **state)
 {
     (void)state;
@@ -352,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_check_config),
         cmocka_unit_test(test_list_plugins),
         cmocka_unit_test(test_run_and_stop),
+        cmocka_unit_test(test_middleware),
         cmocka_unit_test(test_not_ready_and_failing),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

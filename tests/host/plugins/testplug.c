@@ -22,6 +22,7 @@ struct tp {
     aion_ctx *ctx;
     const char *trace;
     const char *name;
+    const char *token;
     _Atomic long writes;
     _Atomic long ticks;
     aion_timer *timer;
@@ -89,6 +90,25 @@ static void handle_write(aion_http_req *req, void *arg)
         api->http_reply_text(req, 200, "stored=%llu", (unsigned long long)r.samples_stored);
 }
 
+/* Middleware: with require_token set, requests need "Authorization: Bearer
+ * <token>"; accepted ones get tenant "t-<instance>". */
+static int auth_mw(aion_http_req *req, void *arg)
+{
+    struct tp *t = arg;
+    const char *h = api->http_header(req, "authorization");
+    char want[256];
+    snprintf(want, sizeof want, "Bearer %s", t->token);
+    if (!h || strcmp(h, want) != 0) {
+        api->http_add_header(req, "WWW-Authenticate", "Bearer");
+        api->http_reply_text(req, 401, "missing or wrong bearer token");
+        return 1;
+    }
+    char tenant[128];
+    snprintf(tenant, sizeof tenant, "t-%s", t->name);
+    api->http_set_identity(req, "tester", tenant, AION_SCOPE_READ | AION_SCOPE_WRITE);
+    return 0;
+}
+
 static void tick(void *arg)
 {
     struct tp *t = arg;
@@ -118,6 +138,9 @@ static int tp_init(aion_ctx *ctx)
         rc = api->http_route(ctx, NULL, AION_HTTP_POST, path, 0, handle_write, t);
     if (rc == 0)
         rc = api->subscribe(ctx, AION_TOPIC_WRITE, on_write, t);
+    t->token = api->cfg_string(ctx, NULL, "require_token");
+    if (rc == 0 && t->token)
+        rc = api->http_middleware(ctx, NULL, auth_mw, t);
 #ifdef TP_PROVIDER
     static const int vtable = 42;
     if (rc == 0)
@@ -185,7 +208,7 @@ static const aion_option tp_options[] = {
     { "answer", AION_OPT_INT, "42", "must be 42 (check_config)", 0 },
     { "size", AION_OPT_SIZE, "1MiB", "a size", 0 },
     { "tags", AION_OPT_STRING_LIST, NULL, "a list", 0 },
-    { "needed", AION_OPT_STRING, NULL, "required when TP_REQUIRED_OPT", 0 },
+    { "require_token", AION_OPT_STRING, NULL, "middleware: require this bearer token", AION_OPT_SECRET },
     AION_OPTION_END
 };
 
