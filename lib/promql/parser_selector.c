@@ -1,12 +1,11 @@
 /* Vector selectors, label matchers, string unquoting and series
  * descriptions. */
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
-#include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "labels/labels.h"
 #include "parser_int.h"
 
 static int hexv(int c)
@@ -143,37 +142,16 @@ char *pqp_unquote_token(pqp_parser *p, const pqp_token *t, size_t *out_len)
     return out;
 }
 
-/* Compiles the matcher's regex anchored like Prometheus ("^(?:re)$").
- * Returns NULL and fills msg when it does not compile. */
-static pcre2_code *compile_anchored(const char *re, size_t len, char *msg, size_t msglen)
+/* Regexes go through lib/labels, which implements Go's RE2 syntax and
+ * error texts on top of PCRE2: parse errors and the empty-match rule are then
+ * exactly Prometheus' (e.g. `error parsing regexp: missing closing ):
+ * `^(?:(a)$``; backreferences and lookaround are rejected as in Go). */
+static labels_matcher *regex_matcher(const promql_matcher *m, char *err, size_t errlen, int *rc)
 {
-    pqp_buf b = {0};
-    pqp_buf_adds(&b, "^(?:");
-    pqp_buf_add(&b, re, len);
-    pqp_buf_adds(&b, ")$");
-    if (b.oom) {
-        free(b.s);
-        snprintf(msg, msglen, "out of memory");
-        return NULL;
-    }
-    int code;
-    PCRE2_SIZE off;
-    pcre2_code *c = pcre2_compile((PCRE2_SPTR)b.s, b.len, PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &code,
-                                  &off, NULL);
-    if (!c && msg) {
-        PCRE2_UCHAR m[200];
-        pcre2_get_error_message(code, m, sizeof m);
-        pqp_buf e = {0};
-        pqp_buf_adds(&e, "error parsing regexp: ");
-        pqp_buf_adds(&e, (const char *)m);
-        pqp_buf_adds(&e, ": `");
-        pqp_buf_add(&e, b.s, b.len);
-        pqp_buf_adds(&e, "`");
-        snprintf(msg, msglen, "%s", e.s && !e.oom ? e.s : "error parsing regexp");
-        free(e.s);
-    }
-    free(b.s);
-    return c;
+    labels_matcher *lm = NULL;
+    labels_match_type t = m->op == PROMQL_MATCH_RE ? LABELS_MATCH_RE : LABELS_MATCH_NRE;
+    *rc = labels_matcher_new(t, m->name, strlen(m->name), m->value, m->value_len, &lm, err, errlen);
+    return *rc == 0 ? lm : NULL;
 }
 
 bool pqp_matcher_matches_empty(const promql_matcher *m)
@@ -185,18 +163,14 @@ bool pqp_matcher_matches_empty(const promql_matcher *m)
         return m->value_len != 0;
     case PROMQL_MATCH_RE:
     case PROMQL_MATCH_NRE: {
-        char msg[8];
-        pcre2_code *c = compile_anchored(m->value, m->value_len, msg, 0);
-        if (!c)
-            return false; /* cannot happen: checked while parsing */
-        pcre2_match_data *md = pcre2_match_data_create_from_pattern(c, NULL);
-        bool match = false;
-        if (md) {
-            match = pcre2_match(c, (PCRE2_SPTR) "", 0, 0, 0, md, NULL) >= 0;
-            pcre2_match_data_free(md);
-        }
-        pcre2_code_free(c);
-        return m->op == PROMQL_MATCH_RE ? match : !match;
+        char err[8];
+        int rc;
+        labels_matcher *lm = regex_matcher(m, err, sizeof err, &rc);
+        if (!lm) /* only on allocation failure: it compiled while parsing */
+            return m->op == PROMQL_MATCH_NRE;
+        bool r = labels_matcher_matches_empty(lm);
+        labels_matcher_free(lm);
+        return r;
     }
     }
     return false;
@@ -275,18 +249,21 @@ int pqp_parse_label_matchers(pqp_parser *p, promql_matcher **ms, size_t *n, size
         char *val = pqp_unquote_token(p, &p->tok, &vlen);
         if (!val)
             return -1;
-        if (op == PROMQL_MATCH_RE || op == PROMQL_MATCH_NRE) {
-            char msg[400];
-            pcre2_code *c = compile_anchored(val, vlen, msg, sizeof msg);
-            if (!c) {
-                free(val);
-                pqp_error(p, name.pos, p->tok.pos + p->tok.len, "%s", msg);
-                return -1;
-            }
-            pcre2_code_free(c);
-        }
         if (!add_matcher(p, ms, n, &cap, op, p->lx.in + name.pos, name.len, val, vlen))
             return -1;
+        if (op == PROMQL_MATCH_RE || op == PROMQL_MATCH_NRE) {
+            char msg[400];
+            int rc;
+            labels_matcher *lm = regex_matcher(&(*ms)[*n - 1], msg, sizeof msg, &rc);
+            if (!lm) {
+                if (rc == -ENOMEM)
+                    pqp_oom(p);
+                else
+                    pqp_error(p, name.pos, p->tok.pos + p->tok.len, "%s", msg);
+                return -1;
+            }
+            labels_matcher_free(lm);
+        }
         pqp_next(p);
         if (p->tok.type == T_COMMA) {
             pqp_next(p);

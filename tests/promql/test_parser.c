@@ -227,6 +227,7 @@ static const struct {
     {"{__name__=~\"bar\", __name__!~\"baz\"}", "{__name__!~\"baz\",__name__=~\"bar\"}", NULL},
     {"{__name__=\"bar\", __name__=\"baz\"}", "{__name__=\"bar\",__name__=\"baz\"}", NULL},
     {"{a=~\"b|\", c=\"d\"}", "{a=~\"b|\",c=\"d\"}", NULL},
+    {"{a=~\"x*\", b!~\"\"}", "{a=~\"x*\",b!~\"\"}", NULL}, /* b!~"" needs b set */
     {"{a=\"\\n\"}", NULL, NULL},
     {"foo # comment\n  + bar", "foo + bar", NULL},
     {"foo{a=\"b\" # comment\n}", "foo{a=\"b\"}", NULL},

@@ -128,7 +128,14 @@ static const struct {
     {"foo{__name__=\"bar\" lol}", "1:20: parse error: unexpected identifier \"lol\" in label matching, expected \",\" or \"}\""},
     {"foo{a!b=\"c\"}", "1:6: parse error: unexpected character after '!' inside braces: 'b'"},
     {"foo{a=\"b\"{", "1:10: parse error: unexpected left brace '{'"},
-    {"foo{a=~\"(\"}", NULL}, /* regex error: checked by prefix below */
+    /* regexes: Go RE2 syntax and error texts (via lib/labels) */
+    {"foo{a=~\"(\"}", "1:5: parse error: error parsing regexp: missing closing ): `^(?:()$`"},
+    {"foo{a!~\"a(?=b)\"}", "1:5: parse error: error parsing regexp: invalid or unsupported Perl syntax: `(?=`"},
+    {"foo{a=~\"a\\\\1\"}", "1:5: parse error: error parsing regexp: invalid escape sequence: `\\1`"},
+    {"foo{a=~\"a**\"}", "1:5: parse error: error parsing regexp: invalid nested repetition operator: `**`"},
+    {"foo{a=~\"[z-a]\"}", "1:5: parse error: error parsing regexp: invalid character class range: `z-a`"},
+    {"{a=~\"(?s).*\"}", "1:1: parse error: vector selector must contain at least one non-empty matcher"},
+    {"{a=~\"x*\", b!~\"y\"}", "1:1: parse error: vector selector must contain at least one non-empty matcher"},
     /* ranges */
     {"foo[5mm]", "1:5: parse error: bad duration syntax: \"5mm\""},
     {"foo[5m1]", "1:5: parse error: bad duration syntax: \"5m1\""},
