@@ -337,21 +337,21 @@ int objstore_delete(objstore_bucket *b, const char *name, objstore_err *err)
 }
 
 typedef struct strip_ctx {
-    objstore_iter_fn fn;
+    objstore_iter_attrs_fn fn;
     void *ud;
     size_t strip;
 } strip_ctx;
 
-static int strip_prefix(void *ud, const char *name)
+static int strip_prefix(void *ud, const char *name, const objstore_attrs *a)
 {
     strip_ctx *s = ud;
     if (strlen(name) < s->strip)
         return 0; /* cannot happen with a well-behaved backend */
-    return s->fn(s->ud, name + s->strip);
+    return s->fn(s->ud, name + s->strip, a);
 }
 
-int objstore_iter(objstore_bucket *b, const char *prefix, unsigned flags,
-                  objstore_iter_fn fn, void *ud, objstore_err *err)
+int objstore_iter_attrs(objstore_bucket *b, const char *prefix, unsigned flags,
+                        objstore_iter_attrs_fn fn, void *ud, objstore_err *err)
 {
     clear_err(err);
     char *key;
@@ -368,4 +368,23 @@ int objstore_iter(objstore_bucket *b, const char *prefix, unsigned flags,
         objstore_seterr(err, rc, OBJSTORE_ERR_FATAL, 0, "ABORTED", "iter %s: stopped by callback (%d)",
                         prefix ? prefix : "", rc);
     return rc;
+}
+
+typedef struct names_only {
+    objstore_iter_fn fn;
+    void *ud;
+} names_only;
+
+static int drop_attrs(void *ud, const char *name, const objstore_attrs *a)
+{
+    (void)a;
+    names_only *n = ud;
+    return n->fn(n->ud, name);
+}
+
+int objstore_iter(objstore_bucket *b, const char *prefix, unsigned flags,
+                  objstore_iter_fn fn, void *ud, objstore_err *err)
+{
+    names_only n = {fn, ud};
+    return objstore_iter_attrs(b, prefix, flags, drop_attrs, &n, err);
 }

@@ -278,6 +278,7 @@ static int fs_del(void *impl, const char *name, objstore_err *err)
 typedef struct ent {
     char *name; /* entry name, with '/' appended for directories */
     int is_dir;
+    objstore_attrs attrs; /* files only */
 } ent;
 
 static int ent_cmp(const void *a, const void *b)
@@ -324,6 +325,8 @@ static ssize_t read_dir(const char *path, ent **out)
         }
         if (asprintf(&v[n].name, "%s%s", de->d_name, is_dir ? "/" : "") < 0)
             goto nomem;
+        v[n].attrs.size = (uint64_t)st.st_size;
+        v[n].attrs.last_modified = (int64_t)st.st_mtim.tv_sec;
         v[n++].is_dir = is_dir;
     }
     closedir(d);
@@ -363,7 +366,7 @@ static int has_object(const char *path)
 /* Lists directory `rel` (key prefix ending in '/' or ""), keeping names that
  * start with `filter`. Recursive walks descend in key order. */
 static int walk(fsb *f, const char *rel, const char *filter, int recursive,
-                objstore_iter_fn fn, void *ud, objstore_err *err)
+                objstore_iter_attrs_fn fn, void *ud, objstore_err *err)
 {
     char *path;
     if (asprintf(&path, "%s/%s", f->root, rel) < 0)
@@ -400,11 +403,11 @@ static int walk(fsb *f, const char *rel, const char *filter, int recursive,
                                      "out of memory");
             } else {
                 if (has_object(sub))
-                    rc = fn(ud, key);
+                    rc = fn(ud, key, NULL);
                 free(sub);
             }
         } else {
-            rc = fn(ud, key);
+            rc = fn(ud, key, &e[i].attrs);
         }
         free(key);
         (void)rl;
@@ -414,7 +417,7 @@ static int walk(fsb *f, const char *rel, const char *filter, int recursive,
     return rc;
 }
 
-static int fs_iter(void *impl, const char *prefix, int recursive, objstore_iter_fn fn,
+static int fs_iter(void *impl, const char *prefix, int recursive, objstore_iter_attrs_fn fn,
                    void *ud, objstore_err *err)
 {
     fsb *f = impl;

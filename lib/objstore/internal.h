@@ -29,7 +29,7 @@ typedef struct objstore_ops {
     int (*attributes)(void *impl, const char *name, objstore_attrs *a, objstore_err *err);
     /* fn gets full keys; the caller strips the configured prefix. */
     int (*iter)(void *impl, const char *prefix, int recursive,
-                objstore_iter_fn fn, void *ud, objstore_err *err);
+                objstore_iter_attrs_fn fn, void *ud, objstore_err *err);
     int (*del)(void *impl, const char *name, objstore_err *err);
     void (*close)(void *impl);
 } objstore_ops;

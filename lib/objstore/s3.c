@@ -270,7 +270,7 @@ static int s3_get(void *impl, const char *name, uint64_t off, int64_t len,
     return rc;
 }
 
-static int s3_iter(void *impl, const char *prefix, int recursive, objstore_iter_fn fn,
+static int s3_iter(void *impl, const char *prefix, int recursive, objstore_iter_attrs_fn fn,
                    void *ud, objstore_err *err)
 {
     s3b *b = impl;
@@ -315,11 +315,16 @@ static int s3_iter(void *impl, const char *prefix, int recursive, objstore_iter_
         size_t i = 0, j = 0;
         while (rc == 0 && (i < l.ncontents || j < l.nprefixes)) {
             const char *name;
+            objstore_attrs attrs, *a = NULL;
             if (j >= l.nprefixes ||
-                (i < l.ncontents && strcmp(l.contents[i].key, l.prefixes[j]) < 0))
+                (i < l.ncontents && strcmp(l.contents[i].key, l.prefixes[j]) < 0)) {
+                attrs.size = l.contents[i].size;
+                attrs.last_modified = l.contents[i].last_modified;
+                a = &attrs;
                 name = l.contents[i++].key;
-            else
+            } else {
                 name = l.prefixes[j++];
+            }
             if (strncmp(name, prefix, pl) != 0)
                 continue; /* not ours: a confused server */
             if (pl && prefix[pl - 1] == '/' && !strcmp(name, prefix))
@@ -336,7 +341,7 @@ static int s3_iter(void *impl, const char *prefix, int recursive, objstore_iter_
             }
             free(last);
             last = nl;
-            rc = fn(ud, name);
+            rc = fn(ud, name, a);
         }
         free(token);
         token = NULL;

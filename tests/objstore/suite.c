@@ -255,6 +255,47 @@ static void t_iter(void **state)
     assert_int_equal(objstore_iter(B, "it/", 0, abort_iter, NULL, &e), -ECANCELED);
 }
 
+typedef struct attr_seen {
+    int objects, dirs, bad;
+    int64_t now;
+} attr_seen;
+
+static int check_attrs(void *ud, const char *name, const objstore_attrs *a)
+{
+    attr_seen *s = ud;
+    size_t l = strlen(name);
+    if (name[l - 1] == '/') {
+        s->dirs++;
+        if (a)
+            s->bad++;
+        return 0;
+    }
+    s->objects++;
+    /* Each test object of this group holds its own name. */
+    if (!a || a->size != l || a->last_modified < s->now - 3600 ||
+        a->last_modified > s->now + 3600)
+        s->bad++;
+    return 0;
+}
+
+static void t_iter_attrs(void **state)
+{
+    const char *keys[] = {"ia/x", "ia/sub/yy", "ia/zzz"};
+    for (size_t i = 0; i < 3; i++)
+        put_str(keys[i], keys[i]);
+    attr_seen s = {.now = (int64_t)time(NULL)};
+    objstore_err e;
+    ok(objstore_iter_attrs(B, "ia/", 0, check_attrs, &s, &e), &e);
+    assert_int_equal(s.objects, 2);
+    assert_int_equal(s.dirs, 1);
+    assert_int_equal(s.bad, 0);
+    s = (attr_seen){.now = (int64_t)time(NULL)};
+    ok(objstore_iter_attrs(B, "ia/", OBJSTORE_ITER_RECURSIVE, check_attrs, &s, &e), &e);
+    assert_int_equal(s.objects, 3);
+    assert_int_equal(s.dirs, 0);
+    assert_int_equal(s.bad, 0);
+}
+
 static void t_pagination(void **state)
 {
     /* 23 objects and 3 "directories" with list_max_keys = 4: 7 pages. */
@@ -421,6 +462,7 @@ int suite_run(const char *group)
         cmocka_unit_test(t_roundtrip),   cmocka_unit_test(t_range),
         cmocka_unit_test(t_not_found),   cmocka_unit_test(t_invalid),
         cmocka_unit_test(t_iter),        cmocka_unit_test(t_pagination),
+        cmocka_unit_test(t_iter_attrs),
         cmocka_unit_test(t_upload_file), cmocka_unit_test(t_multipart),
         cmocka_unit_test(t_delete),      cmocka_unit_test(t_prefix),
         cmocka_unit_test(t_concurrent),

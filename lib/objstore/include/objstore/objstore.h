@@ -188,6 +188,13 @@ typedef int (*objstore_iter_fn)(void *ud, const char *name);
 int objstore_iter(objstore_bucket *b, const char *prefix, unsigned flags,
                   objstore_iter_fn fn, void *ud, objstore_err *err);
 
+/* Like objstore_iter, with each object's attributes as the listing gives
+ * them (no extra request): a is valid only during the call, and NULL for
+ * "directory" entries. */
+typedef int (*objstore_iter_attrs_fn)(void *ud, const char *name, const objstore_attrs *a);
+int objstore_iter_attrs(objstore_bucket *b, const char *prefix, unsigned flags,
+                        objstore_iter_attrs_fn fn, void *ud, objstore_err *err);
+
 #ifdef __cplusplus
 }
 #endif
