@@ -187,20 +187,10 @@ static int upload_multipart(s3b *b, const char *name, const objstore_src *src,
     s3_request crq = {.method = "POST", .key = name, .query = cq, .nquery = 1,
                       .content_type = "application/xml", .src = &bsrc, .off = 0,
                       .len = body.len};
+    /* A 200 may still carry an <Error> (error_in_2xx): retried like a 500
+     * when it is InternalError/SlowDown. */
+    crq.error_in_2xx = 1;
     rc = objstore_s3c_do(&b->c, &crq, &rs, "complete multipart upload", name, err);
-    if (rc == 0) {
-        /* A 200 may still carry an <Error> document. */
-        char code[64], msg[400];
-        if (rs.body.p &&
-            objstore_s3_xml_parse_error(rs.body.p, rs.body.len, code, sizeof code, msg,
-                                        sizeof msg) == 0) {
-            int retry = !strcmp(code, "InternalError") || !strcmp(code, "SlowDown");
-            rc = objstore_seterr(err, retry ? -EAGAIN : -EIO,
-                                 retry ? OBJSTORE_ERR_RETRYABLE : OBJSTORE_ERR_FATAL,
-                                 (int)rs.status, code, "complete multipart upload %s: %s: %s",
-                                 name, code, msg);
-        }
-    }
     objstore_s3c_response_free(&rs);
     if (rc < 0)
         goto fail;

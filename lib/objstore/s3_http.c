@@ -621,8 +621,14 @@ int objstore_s3c_do(s3_client *c, const s3_request *rq, s3_response *rs, const c
             retry = curl_retryable((CURLcode)rc);
             snprintf(code, sizeof code, "curl:%d", rc);
             snprintf(msg, sizeof msg, "%s", curl_msg);
-        } else if (rs->status >= 200 && rs->status < 300) {
+        } else if (rs->status >= 200 && rs->status < 300 &&
+                   !(rq->error_in_2xx && rs->body.p &&
+                     objstore_s3_xml_parse_error(rs->body.p, rs->body.len, code, sizeof code,
+                                                 msg, sizeof msg) == 0)) {
             return 0;
+        } else if (code[0]) {
+            /* 200 carrying an <Error>: S3 failed while assembling the parts. */
+            retry = retryable_code(code);
         } else {
             if (rs->body.p)
                 objstore_s3_xml_parse_error(rs->body.p, rs->body.len, code, sizeof code, msg,

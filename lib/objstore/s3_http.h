@@ -50,6 +50,8 @@ typedef struct s3_request {
     objstore_write_fn sink;
     void *sink_ud;
     int head;                     /* HEAD: no body expected */
+    int error_in_2xx;             /* a 2xx body may be an <Error> document
+                                     (CompleteMultipartUpload): treat it so */
 } s3_request;
 
 typedef struct s3_response {

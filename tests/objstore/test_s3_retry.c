@@ -300,26 +300,42 @@ static unsigned char *big(size_t n)
 
 #define INIT_OK "<InitiateMultipartUploadResult><UploadId>UP1</UploadId></InitiateMultipartUploadResult>"
 
-static void complete_200_with_error_aborts(void **state)
+static void complete_200_with_error(void **state)
 {
+    /* InternalError inside a 200: the complete is retried and succeeds. */
     const reply s[] = {{200, NULL, INIT_OK, 0},
                        {200, "ETag: \"e1\"\r\n", "", 0},
                        {200, "ETag: \"e2\"\r\n", "", 0},
                        {200, NULL, "\n \n" XERR("InternalError"), 0},
-                       {204, NULL, NULL, 0}};
+                       {200, NULL, "<CompleteMultipartUploadResult/>", 0}};
     start(s, 5);
     objstore_bucket *b = open_bucket(3);
     size_t n = (5u << 20) + 10;
     unsigned char *d = big(n);
     objstore_err e;
-    assert_int_equal(objstore_upload_buffer(b, "mp", d, n, &e), -EAGAIN);
-    assert_int_equal(e.cls, OBJSTORE_ERR_RETRYABLE);
-    assert_string_equal(e.code, "InternalError");
+    assert_int_equal(objstore_upload_buffer(b, "mp", d, n, &e), 0);
     assert_int_equal(srv.nreq, 5);
     assert_string_equal(srv.req[0], "POST /b/mp?uploads=");
     assert_string_equal(srv.req[1], "PUT /b/mp?partNumber=1&uploadId=UP1");
     assert_string_equal(srv.req[2], "PUT /b/mp?partNumber=2&uploadId=UP1");
     assert_string_equal(srv.req[3], "POST /b/mp?uploadId=UP1");
+    assert_string_equal(srv.req[4], "POST /b/mp?uploadId=UP1");
+    objstore_bucket_close(b);
+    stop();
+
+    /* InvalidPart inside a 200: not retried, the upload is aborted. */
+    const reply f[] = {{200, NULL, INIT_OK, 0},
+                       {200, "ETag: \"e1\"\r\n", "", 0},
+                       {200, "ETag: \"e2\"\r\n", "", 0},
+                       {200, NULL, XERR("InvalidPart"), 0},
+                       {204, NULL, NULL, 0}};
+    start(f, 5);
+    b = open_bucket(3);
+    assert_int_equal(objstore_upload_buffer(b, "mp", d, n, &e), -EIO);
+    assert_int_equal(e.cls, OBJSTORE_ERR_FATAL);
+    assert_string_equal(e.code, "InvalidPart");
+    assert_non_null(strstr(e.msg, "msg InvalidPart"));
+    assert_int_equal(srv.nreq, 5);
     assert_string_equal(srv.req[4], "DELETE /b/mp?uploadId=UP1");
     free(d);
     objstore_bucket_close(b);
@@ -390,7 +406,7 @@ int main(void)
         cmocka_unit_test(retry_bound),
         cmocka_unit_test(head_404_not_found),
         cmocka_unit_test(resume_cut_download),
-        cmocka_unit_test(complete_200_with_error_aborts),
+        cmocka_unit_test(complete_200_with_error),
         cmocka_unit_test(failed_part_aborts),
         cmocka_unit_test(addressing_styles),
     };
