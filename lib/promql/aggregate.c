@@ -182,7 +182,8 @@ static int step_agg(pq_ev *ev, void *ctx, pq_vec *in, size_t nin, int64_t ts, si
             pq_format_float_g(param, b, sizeof b);
             return pq_errorf(q, -EINVAL, "Scalar value %s overflows int64", b);
         }
-        k = (int64_t)param;
+        /* 2^63 passes Go's check and converts to MinInt64 on amd64 */
+        k = param >= 9223372036854775808.0 ? INT64_MIN : (int64_t)param;
         if (k < 1)
             return 0;
     }

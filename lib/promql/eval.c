@@ -22,7 +22,7 @@ int64_t pq_ref_time(pq_ev *ev, const promql_modifiers *mod, int64_t ts)
     case PROMQL_AT_END: base = ev->q->qend; break;
     default: break;
     }
-    return base - mod->offset_ms;
+    return pq_tsub(pq_tclamp(base), mod->offset_ms);
 }
 
 /* ---- selection ------------------------------------------------------------ */
@@ -134,7 +134,7 @@ int pq_eval_vector_selector(pq_ev *ev, const promql_node *vs, bool ts_values, pq
     promql_series *ss;
     size_t ns;
     const pq_lset **ls;
-    PQ_TRY(pq_select(ev, vs, r0 - lb, r1, 0, NULL, &ss, &ns, &ls));
+    PQ_TRY(pq_select(ev, vs, pq_tsub(r0, lb), r1, 0, NULL, &ss, &ns, &ls));
     out->kind = PQ_VECTOR;
     bool fixed = mod->at != PROMQL_AT_NONE;
     for (size_t i = 0; i < ns; i++) {
@@ -144,7 +144,7 @@ int pq_eval_vector_selector(pq_ev *ev, const promql_node *vs, bool ts_values, pq
         ptrdiff_t j = -1;
         if (fixed) {
             j = last_le(p, np, r0);
-            if (j < 0 || p[j].t < r0 - lb || pq_is_stale(p[j].v))
+            if (j < 0 || p[j].t < pq_tsub(r0, lb) || pq_is_stale(p[j].v))
                 continue;
         } else if (np) {
             j = last_le(p, np, r0);
@@ -152,10 +152,10 @@ int pq_eval_vector_selector(pq_ev *ev, const promql_node *vs, bool ts_values, pq
         for (size_t k = 0; k < ev->nsteps; k++) {
             int64_t ts = ev->start + (int64_t)k * ev->interval;
             if (!fixed) {
-                int64_t ref = ts - mod->offset_ms;
+                int64_t ref = pq_tsub(ts, mod->offset_ms);
                 while ((size_t)(j + 1) < np && p[j + 1].t <= ref)
                     j++;
-                if (j < 0 || p[j].t < ref - lb || pq_is_stale(p[j].v))
+                if (j < 0 || p[j].t < pq_tsub(ref, lb) || pq_is_stale(p[j].v))
                     continue;
             }
             if (!o) {
@@ -186,7 +186,7 @@ static int eval_matrix_selector(pq_ev *ev, const promql_node *n, pq_val *out)
         return pq_errorf(q, -EINVAL, "cannot do range evaluation of matrix selector");
     const promql_node *vs = n->matrix.vector;
     int64_t ref = pq_ref_time(ev, &vs->vector.mod, ev->start);
-    int64_t mint = ref - n->matrix.range_ms;
+    int64_t mint = pq_tsub(ref, n->matrix.range_ms);
     promql_series *ss;
     size_t ns;
     const pq_lset **ls;
@@ -212,19 +212,22 @@ static int eval_matrix_selector(pq_ev *ev, const promql_node *n, pq_val *out)
 int pq_eval_subquery(pq_ev *ev, const promql_node *sq, pq_val *out)
 {
     pq_query *q = ev->q;
-    int64_t step = sq->subquery.step_ms ? sq->subquery.step_ms : q->opts.default_subquery_step_ms;
-    int64_t off = sq->subquery.mod.offset_ms, range = sq->subquery.range_ms;
+    int64_t step = pq_tclamp(sq->subquery.step_ms > 0 ? sq->subquery.step_ms : q->opts.default_subquery_step_ms);
+    int64_t off = pq_tclamp(sq->subquery.mod.offset_ms), range = pq_tclamp(sq->subquery.range_ms);
     int64_t ostart = ev->start, oend = ev->end;
     if (sq->subquery.mod.at != PROMQL_AT_NONE)
-        ostart = oend = pq_ref_time(ev, &sq->subquery.mod, 0) + off;
-    int64_t base = ostart - off - range;
+        ostart = oend = pq_tadd(pq_ref_time(ev, &sq->subquery.mod, 0), off);
+    int64_t base = pq_tsub(pq_tsub(ostart, off), range);
     int64_t nstart = step * (base / step); /* Go truncates toward zero, as C */
     if (nstart < base)
-        nstart += step;
-    pq_ev sub = {.q = q, .start = nstart, .end = oend - off, .interval = step};
+        nstart = pq_tadd(nstart, step);
+    pq_ev sub = {.q = q, .start = nstart, .end = pq_tsub(oend, off), .interval = step};
     out->kind = PQ_MATRIX;
     if (sub.end < sub.start)
         return 0;
+    /* every step costs memory even when empty: bound it like samples */
+    if ((sub.end - sub.start) / step >= q->opts.max_samples)
+        return pq_add_samples(q, q->opts.max_samples + 1);
     sub.nsteps = (size_t)((sub.end - sub.start) / step) + 1;
     pq_val v = {0};
     int rc = pq_eval(&sub, sq->subquery.expr, &v);
@@ -528,6 +531,14 @@ static int exec(const promql_opts *opts, const promql_queryable *qa, const promq
                            (long long)start, (long long)end, (long long)step);
             goto done;
         }
+    }
+    start = pq_tclamp(start);
+    end = pq_tclamp(end);
+    ev.start = start;
+    ev.end = end;
+    if ((end - start) / ev.interval >= q.opts.max_samples) {
+        rc = pq_add_samples(&q, q.opts.max_samples + 1);
+        goto done;
     }
     ev.nsteps = (size_t)((end - start) / ev.interval) + 1;
     q.tick = 255; /* check the deadline on the first step */

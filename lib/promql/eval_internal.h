@@ -200,6 +200,28 @@ void pq_format_float(double v, char *buf, size_t len);
 /* Go strconv.FormatFloat(v, 'g', -1, 64)-like for %v in messages. */
 void pq_format_float_g(double v, char *buf, size_t len);
 
+/* Time arithmetic saturating at +-2^62 ms, so user-supplied offsets, ranges
+ * and @ timestamps can never overflow (differences of clamped values fit). */
+#define PQ_TMAX ((int64_t)1 << 62)
+static inline int64_t pq_tclamp(int64_t a)
+{
+    return a > PQ_TMAX ? PQ_TMAX : a < -PQ_TMAX ? -PQ_TMAX : a;
+}
+static inline int64_t pq_tsub(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_sub_overflow(a, b, &r))
+        return b < 0 ? PQ_TMAX : -PQ_TMAX;
+    return pq_tclamp(r);
+}
+static inline int64_t pq_tadd(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? PQ_TMAX : -PQ_TMAX;
+    return pq_tclamp(r);
+}
+
 static inline bool pq_is_stale(double v)
 {
     uint64_t u;

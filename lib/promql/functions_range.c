@@ -292,7 +292,7 @@ int pq_eval_range_call(pq_ev *ev, const promql_node *n, size_t mi, pq_val *out)
         mod = &vs->vector.mod;
         range = arg->matrix.range_ms;
         int64_t r0 = pq_ref_time(ev, mod, ev->start), r1 = pq_ref_time(ev, mod, ev->end);
-        if ((rc = pq_select(ev, vs, r0 - range, r1, range, promql_function_info(fn)->name, &raw, &ns,
+        if ((rc = pq_select(ev, vs, pq_tsub(r0, range), r1, range, promql_function_info(fn)->name, &raw, &ns,
                             &rawls)) < 0)
             goto done;
     } else {
@@ -356,7 +356,7 @@ int pq_eval_range_call(pq_ev *ev, const promql_node *n, size_t mi, pq_val *out)
         int64_t loaded = 0;
         for (size_t k = 0; k < ev->nsteps; k++) {
             int64_t ts = ev->start + (int64_t)k * ev->interval;
-            int64_t end = pq_ref_time(ev, mod, ts), start = end - range;
+            int64_t end = pq_ref_time(ev, mod, ts), start = pq_tsub(end, range);
             if (hi > 0 && (t[hi - 1] > end || (lo < np && t[lo] > start))) {
                 lo = 0; /* window moved backwards (cannot happen with monotonic refs) */
                 hi = 0;
