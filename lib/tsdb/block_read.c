@@ -171,27 +171,28 @@ static int add_values(const tsdb_indexr *r, const struct tsdb_ir_name *pn, const
                       bool want, tsdb_refs *acc)
 {
     int rc = 0;
+    struct tsdb_ir_val pv;
+    if (!want && labels_matcher_type(m) == LABELS_MATCH_NEQ) {
+        const char *v = labels_matcher_value(m);
+        rc = tsdb_indexr_value(r, pn, v, strlen(v), &pv);
+        return rc == 1 ? tsdb_indexr_postings_at(r, pv.off, acc) : rc;
+    }
     const char *const *vals;
     const uint32_t *lens;
     int k = want ? labels_matcher_set_values(m, &vals, &lens) : -1;
-    if (!want && labels_matcher_type(m) == LABELS_MATCH_NEQ) {
-        const char *v = labels_matcher_value(m);
-        const struct tsdb_ir_val *pv = tsdb_indexr_value(r, pn, v, strlen(v));
-        return pv ? tsdb_indexr_postings_at(r, pv->off, acc) : 0;
-    }
     if (k >= 0) {
-        for (int i = 0; i < k && !rc; i++) {
-            const struct tsdb_ir_val *pv = tsdb_indexr_value(r, pn, vals[i], lens[i]);
-            if (pv)
-                rc = tsdb_indexr_postings_at(r, pv->off, acc);
+        for (int i = 0; i < k && rc >= 0; i++) {
+            rc = tsdb_indexr_value(r, pn, vals[i], lens[i], &pv);
+            if (rc == 1)
+                rc = tsdb_indexr_postings_at(r, pv.off, acc);
         }
-        return rc;
+        return rc < 0 ? rc : 0;
     }
-    for (uint32_t i = 0; i < pn->n && !rc; i++) {
-        const struct tsdb_ir_val *pv = &r->vals[pn->first + i];
-        if (labels_matcher_matches(m, pv->s, pv->len) == want)
-            rc = tsdb_indexr_postings_at(r, pv->off, acc);
-    }
+    tsdb_ir_cursor c;
+    tsdb_indexr_values_begin(r, pn, &c);
+    while ((rc = tsdb_indexr_values_next(&c, &pv)) == 1)
+        if (labels_matcher_matches(m, pv.s, pv.len) == want && (rc = tsdb_indexr_postings_at(r, pv.off, acc)))
+            break;
     return rc;
 }
 
@@ -563,10 +564,16 @@ int tsdb_block_label_values(tsdb_block *b, const char *name, const labels_matche
     int rc = 0;
     if (nm == 0) {
         const struct tsdb_ir_name *pn = tsdb_indexr_name(&b->ir, name, strlen(name));
-        for (uint32_t i = 0; pn && i < pn->n && !rc; i++)
-            rc = push_sv(&c, b->ir.vals[pn->first + i].s, b->ir.vals[pn->first + i].len);
+        if (pn) {
+            tsdb_ir_cursor cur;
+            struct tsdb_ir_val v;
+            tsdb_indexr_values_begin(&b->ir, pn, &cur);
+            while ((rc = tsdb_indexr_values_next(&cur, &v)) == 1)
+                if ((rc = push_sv(&c, v.s, v.len)))
+                    break;
+        }
         if (rc)
-            snprintf(err, errlen, "out of memory");
+            snprintf(err, errlen, rc == -ENOMEM ? "out of memory" : "index: corrupt postings offset table");
     } else {
         rc = for_matching(b, ms, nm, collect_fn, &c, err, errlen);
     }

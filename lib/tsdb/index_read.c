@@ -67,6 +67,36 @@ static int read_symbols(tsdb_indexr *r, char *err, size_t errlen)
     return 0;
 }
 
+/* Decodes one offset-table entry at d. */
+static int read_entry(tsdb_dec *d, const char **ns, uint64_t *nl, struct tsdb_ir_val *v)
+{
+    if (tsdb_dec_uvarint(d) != 2 || d->err)
+        return -1;
+    *nl = tsdb_dec_uvarint(d);
+    *ns = (const char *)tsdb_dec_bytes(d, *nl);
+    uint64_t vl = tsdb_dec_uvarint(d);
+    v->s = (const char *)tsdb_dec_bytes(d, vl);
+    v->len = (uint32_t)vl;
+    v->off = tsdb_dec_uvarint(d);
+    return d->err || vl > UINT32_MAX || *nl > UINT32_MAX ? -1 : 0;
+}
+
+static int push_sample(tsdb_indexr *r, size_t *cap, uint64_t off)
+{
+    if (r->nsamples == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        uint64_t *ns = realloc(r->samples, nc * sizeof(*ns));
+        if (!ns)
+            return -ENOMEM;
+        r->samples = ns;
+        *cap = nc;
+    }
+    r->samples[r->nsamples++] = off;
+    return 0;
+}
+
+/* Validates the whole table (structure, order, offsets) once, keeping names
+ * and every TSDB_IR_SAMPLE_EVERY-th entry of each name plus its last. */
 static int read_postings_table(tsdb_indexr *r, char *err, size_t errlen)
 {
     tsdb_dec d;
@@ -75,46 +105,60 @@ static int read_postings_table(tsdb_indexr *r, char *err, size_t errlen)
     uint32_t n = tsdb_dec_be32(&d);
     if (d.err || n == 0 || n > tsdb_dec_left(&d) / 4)
         return bad(err, errlen, "postings offset table count");
-    r->vals = malloc((size_t)n * sizeof(*r->vals));
-    r->names = malloc((size_t)n * sizeof(*r->names));
-    if (!r->vals || !r->names) {
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
+    size_t capn = 0, caps = 0;
+    uint64_t last_entry = 0;
+    struct tsdb_ir_val prev = {0};
     for (uint32_t i = 0; i < n; i++) {
-        if (tsdb_dec_uvarint(&d) != 2 || d.err)
-            return bad(err, errlen, "postings offset table key count");
-        uint64_t nl = tsdb_dec_uvarint(&d);
-        const char *ns = (const char *)tsdb_dec_bytes(&d, nl);
-        uint64_t vl = tsdb_dec_uvarint(&d);
-        const char *vs = (const char *)tsdb_dec_bytes(&d, vl);
-        uint64_t off = tsdb_dec_uvarint(&d);
-        if (d.err || off >= r->len)
+        uint64_t entry = (uint64_t)(d.p - r->p);
+        const char *ns;
+        uint64_t nl;
+        struct tsdb_ir_val v;
+        if (read_entry(&d, &ns, &nl, &v) || v.off >= r->len)
             return bad(err, errlen, "postings offset table entry");
         if (i == 0) {
-            if (nl || vl)
+            if (nl || v.len)
                 return bad(err, errlen, "postings offset table lacks the all-series key");
-            r->all_off = off;
+            r->all_off = v.off;
             continue;
         }
         if (nl == 0)
             return bad(err, errlen, "empty label name in postings offset table");
-        struct tsdb_ir_name *last = r->nnames ? &r->names[r->nnames - 1] : NULL;
-        int c = last ? cmp_bytes(last->s, last->len, ns, nl) : -1;
-        if (c > 0)
+        struct tsdb_ir_name *cur = r->nnames ? &r->names[r->nnames - 1] : NULL;
+        int c = cur ? cmp_bytes(cur->s, cur->len, ns, nl) : -1;
+        if (c > 0 || (c == 0 && cmp_bytes(prev.s, prev.len, v.s, v.len) >= 0))
             return bad(err, errlen, "postings offset table not sorted");
         if (c < 0) {
-            last = &r->names[r->nnames++];
-            *last = (struct tsdb_ir_name){ns, (uint32_t)nl, (uint32_t)r->nvals, 0};
-        } else {
-            const struct tsdb_ir_val *pv = &r->vals[r->nvals - 1];
-            if (cmp_bytes(pv->s, pv->len, vs, vl) >= 0)
-                return bad(err, errlen, "postings offset table not sorted");
+            if (cur && cur->nvals % TSDB_IR_SAMPLE_EVERY != 1 && push_sample(r, &caps, last_entry))
+                goto oom;
+            if (cur)
+                cur->nsamples = (uint32_t)(r->nsamples - cur->first_sample);
+            if (r->nnames == capn) {
+                size_t nc = capn ? capn * 2 : 16;
+                struct tsdb_ir_name *nn = realloc(r->names, nc * sizeof(*nn));
+                if (!nn)
+                    goto oom;
+                r->names = nn;
+                capn = nc;
+            }
+            cur = &r->names[r->nnames++];
+            *cur = (struct tsdb_ir_name){ns, (uint32_t)nl, 0, (uint32_t)r->nsamples, 0};
         }
-        r->vals[r->nvals++] = (struct tsdb_ir_val){vs, (uint32_t)vl, off};
-        last->n++;
+        if (cur->nvals % TSDB_IR_SAMPLE_EVERY == 0 && push_sample(r, &caps, entry))
+            goto oom;
+        cur->nvals++;
+        last_entry = entry;
+        prev = v;
+    }
+    if (r->nnames) {
+        struct tsdb_ir_name *cur = &r->names[r->nnames - 1];
+        if (cur->nvals % TSDB_IR_SAMPLE_EVERY != 1 && push_sample(r, &caps, last_entry))
+            goto oom;
+        cur->nsamples = (uint32_t)(r->nsamples - cur->first_sample);
     }
     return 0;
+oom:
+    snprintf(err, errlen, "out of memory");
+    return -ENOMEM;
 }
 
 int tsdb_indexr_init(tsdb_indexr *r, const uint8_t *p, size_t len, char *err, size_t errlen)
@@ -146,12 +190,12 @@ void tsdb_indexr_free(tsdb_indexr *r)
 {
     free(r->sym_off);
     free(r->names);
-    free(r->vals);
+    free(r->samples);
     r->sym_off = NULL;
     r->names = NULL;
-    r->vals = NULL;
+    r->samples = NULL;
     r->nsyms = 0;
-    r->nnames = r->nvals = 0;
+    r->nnames = r->nsamples = 0;
 }
 
 int tsdb_indexr_symbol(const tsdb_indexr *r, uint64_t idx, const char **s, uint32_t *len)
@@ -215,21 +259,75 @@ const struct tsdb_ir_name *tsdb_indexr_name(const tsdb_indexr *r, const char *s,
     return NULL;
 }
 
-const struct tsdb_ir_val *tsdb_indexr_value(const tsdb_indexr *r, const struct tsdb_ir_name *n,
-                                            const char *s, size_t len)
+static int entry_at(const tsdb_indexr *r, uint64_t off, struct tsdb_ir_val *v)
 {
-    size_t lo = n->first, hi = (size_t)n->first + n->n;
+    tsdb_dec d;
+    const char *ns;
+    uint64_t nl;
+    if (off >= r->len)
+        return -1;
+    tsdb_dec_init(&d, r->p + off, r->len - off);
+    return read_entry(&d, &ns, &nl, v);
+}
+
+void tsdb_indexr_values_begin(const tsdb_indexr *r, const struct tsdb_ir_name *n, tsdb_ir_cursor *c)
+{
+    uint64_t off = r->samples[n->first_sample];
+    c->p = r->p + off;
+    c->end = r->p + r->len;
+    c->left = n->nvals;
+}
+
+int tsdb_indexr_values_next(tsdb_ir_cursor *c, struct tsdb_ir_val *out)
+{
+    if (c->left == 0)
+        return 0;
+    tsdb_dec d;
+    tsdb_dec_init(&d, c->p, (size_t)(c->end - c->p));
+    const char *ns;
+    uint64_t nl;
+    if (read_entry(&d, &ns, &nl, out)) {
+        c->left = 0;
+        return TSDB_ERR_CORRUPT;
+    }
+    c->p = d.p;
+    c->left--;
+    return 1;
+}
+
+int tsdb_indexr_value(const tsdb_indexr *r, const struct tsdb_ir_name *n, const char *s, size_t len,
+                      struct tsdb_ir_val *out)
+{
+    /* Last sample whose value is <= s, then a short scan. */
+    size_t lo = 0, hi = n->nsamples;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int c = cmp_bytes(r->vals[mid].s, r->vals[mid].len, s, len);
-        if (c == 0)
-            return &r->vals[mid];
-        if (c < 0)
+        struct tsdb_ir_val v;
+        if (entry_at(r, r->samples[n->first_sample + mid], &v))
+            return TSDB_ERR_CORRUPT;
+        if (cmp_bytes(v.s, v.len, s, len) <= 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return NULL;
+    if (lo == 0)
+        return 0; /* below the first value */
+    size_t k = lo - 1;
+    tsdb_ir_cursor c = {r->p + r->samples[n->first_sample + k], r->p + r->len,
+                        n->nvals - (uint32_t)(k * TSDB_IR_SAMPLE_EVERY)};
+    if (k * TSDB_IR_SAMPLE_EVERY >= n->nvals)
+        c.left = 1; /* the trailing "last value" sample */
+    for (unsigned i = 0; i <= TSDB_IR_SAMPLE_EVERY; i++) {
+        int rc = tsdb_indexr_values_next(&c, out);
+        if (rc <= 0)
+            return rc;
+        int cmp = cmp_bytes(out->s, out->len, s, len);
+        if (cmp == 0)
+            return 1;
+        if (cmp > 0)
+            return 0;
+    }
+    return 0;
 }
 
 void tsdb_ir_series_free(tsdb_ir_series *s)

@@ -17,16 +17,17 @@
 
 #include "index_write.h"
 
-struct tsdb_ir_name {
-    const char *s;      /* points into the buffer; not NUL-terminated */
-    uint32_t len;
-    uint32_t first, n;  /* its values: vals[first .. first+n) */
-};
+/* Memory per open index: the postings offset table stays in the mapping;
+ * only every 32nd entry of each label name (and its last) is remembered,
+ * as Prometheus does, so a 1M-series block costs ~1 MB, not ~30 MB. */
+#define TSDB_IR_SAMPLE_EVERY 32
 
-struct tsdb_ir_val {
-    const char *s;
+struct tsdb_ir_name {
+    const char *s;          /* points into the buffer; not NUL-terminated */
     uint32_t len;
-    uint64_t off;       /* postings list offset */
+    uint32_t nvals;         /* values of this name */
+    uint32_t first_sample;  /* its samples: samples[first_sample .. +nsamples) */
+    uint32_t nsamples;
 };
 
 typedef struct tsdb_indexr {
@@ -38,10 +39,23 @@ typedef struct tsdb_indexr {
     uint32_t *sym_off;  /* owned: offset of each symbol's length varint */
     struct tsdb_ir_name *names; /* owned, sorted, without the "" all-postings key */
     size_t nnames;
-    struct tsdb_ir_val *vals;   /* owned */
-    size_t nvals;
+    uint64_t *samples;  /* owned: file offsets of sampled offset-table entries */
+    size_t nsamples;
     uint64_t all_off;   /* offset of the all-series postings list */
 } tsdb_indexr;
+
+/* One value of a label name as stored in the postings offset table. */
+struct tsdb_ir_val {
+    const char *s;      /* points into the buffer */
+    uint32_t len;
+    uint64_t off;       /* postings list offset */
+};
+
+/* Walks the values of one name in order (validated at init). */
+typedef struct tsdb_ir_cursor {
+    const uint8_t *p, *end;
+    uint32_t left;
+} tsdb_ir_cursor;
 
 /* Fuzzing only: when set, CRC mismatches are ignored so a fuzzer can reach
  * the parsers behind the checksums. Never set outside fuzz targets. */
@@ -65,10 +79,15 @@ void tsdb_refs_free(tsdb_refs *a);
 /* Appends the postings list at off to out (not re-sorted). Returns 0,
  * TSDB_ERR_CORRUPT or -ENOMEM. */
 int tsdb_indexr_postings_at(const tsdb_indexr *r, uint64_t off, tsdb_refs *out);
-/* Name lookup: NULL if absent. Value lookup within a name: NULL if absent. */
+/* Name lookup: NULL if absent. */
 const struct tsdb_ir_name *tsdb_indexr_name(const tsdb_indexr *r, const char *s, size_t len);
-const struct tsdb_ir_val *tsdb_indexr_value(const tsdb_indexr *r, const struct tsdb_ir_name *n,
-                                            const char *s, size_t len);
+/* Value lookup within a name: 1 and *out filled, 0 if absent, <0 corrupt. */
+int tsdb_indexr_value(const tsdb_indexr *r, const struct tsdb_ir_name *n, const char *s, size_t len,
+                      struct tsdb_ir_val *out);
+/* All values of a name, sorted: begin, then next until it returns 0
+ * (1 = *out filled, <0 = corrupt). */
+void tsdb_indexr_values_begin(const tsdb_indexr *r, const struct tsdb_ir_name *n, tsdb_ir_cursor *c);
+int tsdb_indexr_values_next(tsdb_ir_cursor *c, struct tsdb_ir_val *out);
 
 /* Decoded series; buffers are owned by the struct and reused across calls. */
 typedef struct tsdb_ir_series {

@@ -37,12 +37,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         (void)tsdb_indexr_name(&r, s.ls[k].name, s.ls[k].name_len);
         for (size_t i = 0; i < r.nnames; i++) {
             const struct tsdb_ir_name *n = &r.names[i];
-            for (uint32_t k = 0; k < n->n; k++) {
-                const struct tsdb_ir_val *v = &r.vals[n->first + k];
-                (void)tsdb_indexr_value(&r, n, v->s, v->len);
+            tsdb_ir_cursor c;
+            struct tsdb_ir_val v, w;
+            tsdb_indexr_values_begin(&r, n, &c);
+            while (tsdb_indexr_values_next(&c, &v) == 1) {
+                /* every listed value is found by lookup, at the same offset */
+                if (tsdb_indexr_value(&r, n, v.s, v.len, &w) != 1 || w.off != v.off)
+                    abort();
                 refs.n = 0;
-                (void)tsdb_indexr_postings_at(&r, v->off, &refs);
+                (void)tsdb_indexr_postings_at(&r, v.off, &refs);
             }
+            (void)tsdb_indexr_value(&r, n, "zzz", 3, &w);
+            (void)tsdb_indexr_value(&r, n, "", 0, &w);
         }
         tsdb_refs_free(&refs);
         tsdb_ir_series_free(&s);

@@ -183,6 +183,64 @@ static void test_block_roundtrip(void **state)
     free(root);
 }
 
+/* Exact lookups and value listings around the offset-table sampling
+ * (every 32nd value is kept in memory): every instance value is found, and
+ * values between or around existing ones are not. */
+static void test_block_value_lookup(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {1, 2, 31, 32, 33, 63, 64, 65, 97};
+    for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+        char *root = td_mkdtemp();
+        td_data d;
+        td_generate(&d, sizes[z], 3, 1700006400000);
+        char ulid[27], dir[600], err[256];
+        assert_int_equal(td_write(&d, root, ulid, NULL), 0);
+        snprintf(dir, sizeof(dir), "%s/%s", root, ulid);
+        tsdb_block *b;
+        assert_int_equal(tsdb_block_open(dir, &b, err, sizeof(err)), 0);
+        for (size_t i = 0; i < d.n; i++) {
+            labels_matcher *m = mm(LABELS_MATCH_EQ, "instance", d.s[i].ls[1].value);
+            check_select(b, &d, &m, 1, INT64_MIN, INT64_MAX);
+            labels_matcher_free(m);
+            /* A value just after this one ("x" appended) does not exist. */
+            char nv[64];
+            snprintf(nv, sizeof(nv), "%sx", d.s[i].ls[1].value);
+            m = mm(LABELS_MATCH_EQ, "instance", nv);
+            check_select(b, &d, &m, 1, INT64_MIN, INT64_MAX);
+            labels_matcher_free(m);
+        }
+        const char *edges[] = {"", "a", "host-", "zzz"};
+        for (size_t i = 0; i < 4; i++) {
+            labels_matcher *m = mm(LABELS_MATCH_RE, "instance", edges[i]);
+            check_select(b, &d, &m, 1, INT64_MIN, INT64_MAX);
+            labels_matcher_free(m);
+            m = mm(LABELS_MATCH_NEQ, "instance", edges[i]);
+            check_select(b, &d, &m, 1, INT64_MIN, INT64_MAX);
+            labels_matcher_free(m);
+        }
+        char **out;
+        size_t n;
+        assert_int_equal(tsdb_block_label_values(b, "instance", NULL, 0, &out, &n, err, sizeof(err)), 0);
+        assert_int_equal(n, d.n);
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                assert_true(strcmp(out[i - 1], out[i]) < 0);
+            bool found = false;
+            for (size_t k = 0; k < d.n; k++)
+                found |= !strcmp(out[i], d.s[k].ls[1].value);
+            assert_true(found);
+        }
+        for (size_t i = 0; i < n; i++)
+            free(out[i]);
+        free(out);
+        tsdb_block_close(b);
+        td_free(&d);
+        td_rm_rf(root);
+        free(root);
+    }
+}
+
 /* Invalid input to the writer is refused and leaves no directory behind. */
 static int bad_get(void *ctx, size_t i, tsdb_block_series *out)
 {
@@ -551,6 +609,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_block_roundtrip),
+        cmocka_unit_test(test_block_value_lookup),
         cmocka_unit_test(test_block_write_rejects),
         cmocka_unit_test(test_chunks_segments),
         cmocka_unit_test(test_block_corrupt),
