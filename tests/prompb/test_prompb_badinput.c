@@ -126,7 +126,7 @@ static const proto_case proto_cases[] = {
     {"wrong wire type top", "08 01", 0,
      "invalid protobuf: wrong wire type for field in WriteRequest.timeseries at byte 0"},
     {"wrong wire type label", "0a 02 08 01", 0,
-     "invalid protobuf: wrong wire type for field in series 0 labels at byte 3"},
+     "invalid protobuf: wrong wire type for field in series 0 labels at byte 2"},
     {"wrong wire type sample value", "0a 04 12 02 08 01", 0,
      "invalid protobuf: wrong wire type for field in series 0 sample at byte 5"},
     {"varint overflow", "0a ff ff ff ff ff ff ff ff ff 7f", 0,
@@ -167,13 +167,26 @@ static void test_protobuf_errors(void **state)
             b[n++] = (uint8_t)v;
             p += 2;
         }
-        prompb_error err = {0};
-        int rc = c->v2 ? prompb_write_decode_v2(&r, b, n, &err)
-                       : prompb_write_decode_v1(&r, b, n, &err);
-        if (rc != -EINVAL)
-            fail_msg("%s: rc %d", c->what, rc);
-        if (strcmp(err.msg, c->msg) != 0)
-            fail_msg("%s:\n got  %s\n want %s", c->what, err.msg, c->msg);
+        /* Twice: with a fresh request (count pass first) and with a warm one
+         * whose kept arrays make the decoder take the single-pass path. */
+        for (int warm = 0; warm < 2; warm++) {
+            prompb_write_request w;
+            prompb_write_request_init(&w);
+            if (warm) {
+                static const uint8_t ok[] = {0x0a, 0x0c, 0x0a, 0x06, 0x0a, 0x01, 'a', 0x12,
+                                             0x01, 'b', 0x12, 0x02, 0x10, 0x01};
+                assert_int_equal(prompb_write_decode_v1(&w, ok, sizeof(ok), NULL), 0);
+                assert_int_equal(prompb_write_decode_v2(&w, "", 0, NULL), 0);
+            }
+            prompb_error err = {0};
+            int rc = c->v2 ? prompb_write_decode_v2(&w, b, n, &err)
+                           : prompb_write_decode_v1(&w, b, n, &err);
+            prompb_write_request_free(&w);
+            if (rc != -EINVAL)
+                fail_msg("%s (warm %d): rc %d", c->what, warm, rc);
+            if (strcmp(err.msg, c->msg) != 0)
+                fail_msg("%s (warm %d):\n got  %s\n want %s", c->what, warm, err.msg, c->msg);
+        }
         /* protoc-c agrees the input is not a valid message, except for
          * rules it does not know (symbols[0]) and 10-byte varints it
          * tolerates. */

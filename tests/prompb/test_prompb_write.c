@@ -89,6 +89,10 @@ static void diff_v1(int edge, int iters, uint64_t seed)
         Prometheus__WriteRequest *u = prometheus__write_request__unpack(NULL, len, b);
         assert_non_null(u);
         prompb_error err;
+        if (it % 5 == 0) {            /* cold: count pass + allocation */
+            prompb_write_request_free(&r);
+            prompb_write_request_init(&r);
+        }
         int rc = prompb_write_decode_v1(&r, b, len, &err);
         if (rc)
             fail_msg("iteration %d: decode failed: %s", it, err.msg);
@@ -128,6 +132,10 @@ static void diff_v2(int edge, int iters, uint64_t seed)
             io__prometheus__write__v2__request__unpack(NULL, len, b);
         assert_non_null(u);
         prompb_error err;
+        if (it % 5 == 0) {
+            prompb_write_request_free(&r);
+            prompb_write_request_init(&r);
+        }
         if (prompb_write_decode_v2(&r, b, len, &err))
             fail_msg("iteration %d: decode failed: %s", it, err.msg);
         char why[200];

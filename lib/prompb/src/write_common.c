@@ -13,17 +13,19 @@ void prompb_write_request_free(prompb_write_request *r)
 {
     if (!r)
         return;
-    free(r->mem_);
+    free(r->priv_.mem);
     memset(r, 0, sizeof(*r));
 }
 
 void prompb_wr_clear(prompb_write_request *r)
 {
-    void *mem = r->mem_;
-    size_t cap = r->mem_cap_;
+    __typeof__(r->priv_) priv = r->priv_;
     memset(r, 0, sizeof(*r));
-    r->mem_ = mem;
-    r->mem_cap_ = cap;
+    r->priv_ = priv;
+    r->series = priv.series;
+    r->labels = priv.labels;
+    r->samples = priv.samples;
+    r->symbols = NULL;      /* set by the v2 decoder only */
 }
 
 static size_t align_up(size_t n)
@@ -31,31 +33,42 @@ static size_t align_up(size_t n)
     return (n + 15) & ~(size_t)15;
 }
 
+static size_t headroom(size_t n)
+{
+    return n + n / 4 + 16;
+}
+
 int prompb_wr_alloc(prompb_write_request *r, size_t nseries, size_t nlabels,
                     size_t nsamples, size_t nsymbols)
 {
     /* Counts are bounded by the input length (< 4 GiB), so no overflow on
-     * 64-bit size_t. */
-    size_t o_series = 0;
-    size_t o_labels = align_up(o_series + nseries * sizeof(prompb_series));
-    size_t o_samples = align_up(o_labels + nlabels * sizeof(prompb_label));
-    size_t o_symbols = align_up(o_samples + nsamples * sizeof(prompb_sample));
-    size_t total = align_up(o_symbols + nsymbols * sizeof(prompb_str)) + 16; /* never 0 */
-    if (total > r->mem_cap_) {
-        /* Grow with headroom so slightly larger requests do not realloc. */
-        size_t cap = total + total / 4;
-        void *m = malloc(cap);
+     * 64-bit size_t. Headroom lets slightly larger requests reuse it. */
+    size_t cs = headroom(nseries), cl = headroom(nlabels), cm = headroom(nsamples),
+           cy = headroom(nsymbols);
+    size_t o_labels = align_up(cs * sizeof(prompb_series));
+    size_t o_samples = align_up(o_labels + cl * sizeof(prompb_label));
+    size_t o_symbols = align_up(o_samples + cm * sizeof(prompb_sample));
+    size_t total = align_up(o_symbols + cy * sizeof(prompb_str));
+    if (total > r->priv_.cap) {
+        void *m = malloc(total);
         if (!m)
             return -ENOMEM;
-        free(r->mem_);
-        r->mem_ = m;
-        r->mem_cap_ = cap;
+        free(r->priv_.mem);
+        r->priv_.mem = m;
+        r->priv_.cap = total;
     }
-    char *base = r->mem_;
-    r->series = (prompb_series *)(void *)(base + o_series);
-    r->labels = (prompb_label *)(void *)(base + o_labels);
-    r->samples = (prompb_sample *)(void *)(base + o_samples);
-    r->symbols = nsymbols ? (prompb_str *)(void *)(base + o_symbols) : NULL;
+    char *base = r->priv_.mem;
+    r->priv_.series = (prompb_series *)(void *)base;
+    r->priv_.labels = (prompb_label *)(void *)(base + o_labels);
+    r->priv_.samples = (prompb_sample *)(void *)(base + o_samples);
+    r->priv_.symbols = (prompb_str *)(void *)(base + o_symbols);
+    r->priv_.series_cap = cs;
+    r->priv_.labels_cap = cl;
+    r->priv_.samples_cap = cm;
+    r->priv_.symbols_cap = cy;
+    r->series = r->priv_.series;
+    r->labels = r->priv_.labels;
+    r->samples = r->priv_.samples;
     return 0;
 }
 

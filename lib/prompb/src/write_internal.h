@@ -11,6 +11,9 @@ int prompb_wr_alloc(prompb_write_request *r, size_t nseries, size_t nlabels,
                     size_t nsamples, size_t nsymbols);
 void prompb_wr_clear(prompb_write_request *r);
 
+/* Internal return of the single-pass fill: the kept arrays are too small. */
+#define PROMPB_FILL_FULL 100
+
 /* Fails a decode: fills err with a protobuf error at byte `at`. */
 int prompb_wr_proto_err(prompb_write_request *r, prompb_error *err, const uint8_t *base,
                         const uint8_t *at, int wire_rc, const char *where, size_t series);

@@ -13,60 +13,6 @@ typedef struct {
     size_t series, labels, samples, exemplars, histograms, metadata;
 } counts;
 
-/* Pass 1 over one TimeSeries body. */
-static int count_series(const uint8_t *p, const uint8_t *end, counts *c, const uint8_t **at,
-                        const char **where)
-{
-    while (p < end) {
-        uint32_t f = 0;
-        int wt = 0, rc;
-        const uint8_t *b = NULL;
-        size_t l = 0;
-        if ((rc = wire_tag(&p, end, &f, &wt))) {
-            *where = "(field tag)";
-            goto fail;
-        }
-        if (f >= 1 && f <= 4) {
-            if (wt != WIRE_LEN) {
-                rc = WIRE_E_WRONG;
-                *where = f == 1 ? "labels" : f == 2 ? "samples" : f == 3 ? "exemplars" : "histograms";
-                goto fail;
-            }
-            if ((rc = wire_len(&p, end, &b, &l))) {
-                *where = "(length)";
-                goto fail;
-            }
-            switch (f) {
-            case 1: c->labels++; break;
-            case 2: c->samples++; break;
-            case 3:
-                /* Not decoded, but must be well formed like the rest. */
-                if ((rc = wire_check_fields(b, b + l, &p))) {
-                    *where = "exemplar";
-                    goto fail;
-                }
-                c->exemplars++;
-                break;
-            case 4:
-                if ((rc = wire_check_fields(b, b + l, &p))) {
-                    *where = "histogram";
-                    goto fail;
-                }
-                c->histograms++;
-                break;
-            }
-        } else if ((rc = wire_skip(&p, end, wt))) {
-            *where = "(unknown field)";
-            goto fail;
-        }
-        continue;
-    fail:
-        *at = p;
-        return rc;
-    }
-    return WIRE_OK;
-}
-
 /* Label { string name = 1; string value = 2; } */
 static inline int parse_label(const uint8_t *p, const uint8_t *end, prompb_label *lb,
                               const uint8_t **at)
@@ -128,12 +74,90 @@ static inline int parse_label(const uint8_t *p, const uint8_t *end, prompb_label
     return WIRE_OK;
 }
 
-/* Pass 2 over one TimeSeries body (already checked by pass 1). */
+/* Pass 1 over one TimeSeries body. */
+static int count_series(const uint8_t *p, const uint8_t *end, counts *c, const uint8_t **at,
+                        const char **where)
+{
+    while (p < end) {
+        uint32_t f = 0;
+        int wt = 0, rc;
+        const uint8_t *b = NULL;
+        size_t l = 0;
+        const uint8_t *tag_at = p;
+        if ((rc = wire_tag(&p, end, &f, &wt))) {
+            *where = "(field tag)";
+            goto fail;
+        }
+        if (f >= 1 && f <= 4) {
+            if (wt != WIRE_LEN) {
+                rc = WIRE_E_WRONG;
+                p = tag_at;
+                *where = f == 1 ? "labels" : f == 2 ? "samples" : f == 3 ? "exemplars" : "histograms";
+                goto fail;
+            }
+            if ((rc = wire_len(&p, end, &b, &l))) {
+                *where = "(length)";
+                goto fail;
+            }
+            /* Inner messages are checked here too, so errors are found in
+             * the same order as the single-pass fill finds them. */
+            switch (f) {
+            case 1: {
+                prompb_label tmp;
+                if ((rc = parse_label(b, b + l, &tmp, at))) {
+                    *where = "label";
+                    return rc;
+                }
+                c->labels++;
+                break;
+            }
+            case 2: {
+                prompb_sample tmp;
+                if ((rc = prompb_parse_sample(b, b + l, &tmp, at))) {
+                    *where = "sample";
+                    return rc;
+                }
+                c->samples++;
+                break;
+            }
+            case 3:
+                /* Not decoded, but must be well formed like the rest. */
+                if ((rc = wire_check_fields(b, b + l, &p))) {
+                    *where = "exemplar";
+                    goto fail;
+                }
+                c->exemplars++;
+                break;
+            case 4:
+                if ((rc = wire_check_fields(b, b + l, &p))) {
+                    *where = "histogram";
+                    goto fail;
+                }
+                c->histograms++;
+                break;
+            }
+        } else if ((rc = wire_skip(&p, end, wt))) {
+            *where = "(unknown field)";
+            goto fail;
+        }
+        continue;
+    fail:
+        *at = p;
+        return rc;
+    }
+    return WIRE_OK;
+}
+
+/* Fills one TimeSeries, checking its structure completely. Returns
+ * PROMPB_FILL_FULL when the kept arrays run out (the caller then counts,
+ * grows and starts over). */
 static int fill_series(prompb_write_request *r, const uint8_t *p, const uint8_t *end,
                        prompb_series *s, const uint8_t **at, const char **where)
 {
     prompb_label *lb = r->labels + r->label_count;
+    prompb_label *lb_end = r->priv_.labels + r->priv_.labels_cap;
     prompb_sample *sm = r->samples + r->sample_count;
+    prompb_sample *sm_end = r->priv_.samples + r->priv_.samples_cap;
     s->labels_start = (uint32_t)r->label_count;
     s->samples_start = (uint32_t)r->sample_count;
     while (p < end) {
@@ -141,39 +165,63 @@ static int fill_series(prompb_write_request *r, const uint8_t *p, const uint8_t 
         int wt = 0, rc;
         const uint8_t *b = NULL;
         size_t l = 0;
+        const uint8_t *tag_at = p;
         if (WIRE_LIKELY(*p == 0x0a || *p == 0x12)) {
             f = *p >> 3;
             p++;
         } else {
-            if ((rc = wire_tag(&p, end, &f, &wt)))
+            if ((rc = wire_tag(&p, end, &f, &wt))) {
+                *where = "(field tag)";
                 goto fail;
-            if (f > 4 || f < 1) {
-                if ((rc = wire_skip(&p, end, wt)))
+            }
+            if (f > 4) {
+                if ((rc = wire_skip(&p, end, wt))) {
+                    *where = "(unknown field)";
                     goto fail;
+                }
                 continue;
             }
+            if (wt != WIRE_LEN) {
+                static const char *const names[] = {"", "labels", "samples", "exemplars",
+                                                    "histograms"};
+                rc = WIRE_E_WRONG;
+                *where = names[f];
+                p = tag_at;   /* wrong wire types are reported at their tag */
+                goto fail;
+            }
         }
-        if ((rc = wire_len(&p, end, &b, &l)))
+        if ((rc = wire_len(&p, end, &b, &l))) {
+            *where = "(length)";
             goto fail;
+        }
         if (f == 1) {
+            if (WIRE_UNLIKELY(lb == lb_end))
+                return PROMPB_FILL_FULL;
             if ((rc = parse_label(b, b + l, lb++, at))) {
                 *where = "label";
                 return rc;
             }
         } else if (f == 2) {
+            if (WIRE_UNLIKELY(sm == sm_end))
+                return PROMPB_FILL_FULL;
             if ((rc = prompb_parse_sample(b, b + l, sm++, at))) {
                 *where = "sample";
                 return rc;
             }
-        } else if (f == 3) {
-            s->exemplar_count++;
         } else {
-            s->histogram_count++;
+            /* Exemplars and histograms: checked for shape and counted. */
+            if ((rc = wire_check_fields(b, b + l, at))) {
+                *where = f == 3 ? "exemplar" : "histogram";
+                return rc;
+            }
+            if (f == 3)
+                s->exemplar_count++;
+            else
+                s->histogram_count++;
         }
         continue;
     fail:
         *at = p;
-        *where = "(field)";
         return rc;
     }
     s->labels_count = (uint32_t)(lb - (r->labels + r->label_count));
@@ -185,11 +233,68 @@ static int fill_series(prompb_write_request *r, const uint8_t *p, const uint8_t 
     return WIRE_OK;
 }
 
+/* One pass over the whole request into the kept arrays. On a protobuf
+ * error, at, where and series describe it. */
+static int fill_all(prompb_write_request *r, const uint8_t *base, const uint8_t *end,
+                    const uint8_t **at, const char **where, size_t *series)
+{
+    const uint8_t *p = base;
+    *series = PROMPB_NO_SERIES;
+    while (p < end) {
+        uint32_t f = 0;
+        int wt = 0, rc;
+        const uint8_t *b = NULL;
+        size_t l = 0;
+        *at = p;
+        if ((rc = wire_tag(&p, end, &f, &wt))) {
+            *at = p;
+            *where = "WriteRequest";
+            return rc;
+        }
+        if (f == 1 || f == 3) {
+            if (wt != WIRE_LEN) {
+                *where = f == 1 ? "WriteRequest.timeseries" : "WriteRequest.metadata";
+                return WIRE_E_WRONG;
+            }
+            if ((rc = wire_len(&p, end, &b, &l))) {
+                *at = p;
+                *where = "WriteRequest";
+                return rc;
+            }
+            if (f == 3) {
+                if ((rc = wire_check_fields(b, b + l, at))) {
+                    *where = "WriteRequest.metadata";
+                    return rc;
+                }
+                r->metadata_count++;
+                continue;
+            }
+            if (WIRE_UNLIKELY(r->series_count == r->priv_.series_cap))
+                return PROMPB_FILL_FULL;
+            prompb_series *s = &r->series[r->series_count];
+            memset(s, 0, sizeof(*s));
+            s->help = empty_str;
+            s->unit = empty_str;
+            if ((rc = fill_series(r, b, b + l, s, at, where))) {
+                *series = r->series_count;
+                return rc;
+            }
+            r->series_count++;
+        } else if ((rc = wire_skip(&p, end, wt))) {
+            *at = p;
+            *where = "WriteRequest";
+            return rc;
+        }
+    }
+    return WIRE_OK;
+}
+
 int prompb_write_decode_v1(prompb_write_request *r, const void *buf, size_t len,
                            prompb_error *err)
 {
     const uint8_t *base = buf, *p = base, *end = base + len, *at = base;
     const char *where = "WriteRequest";
+    size_t series = PROMPB_NO_SERIES;
     counts c = {0};
     int rc;
 
@@ -203,6 +308,17 @@ int prompb_write_decode_v1(prompb_write_request *r, const void *buf, size_t len,
                        "request of %zu bytes is too large", len);
         return -EMSGSIZE;
     }
+    /* Usual case: the arrays kept from earlier requests are big enough and
+     * one pass does it all. */
+    if (r->priv_.mem) {
+        rc = fill_all(r, base, end, &at, &where, &series);
+        if (rc == WIRE_OK)
+            goto done;
+        if (rc != PROMPB_FILL_FULL)
+            return prompb_wr_proto_err(r, err, base, at, rc, where, series);
+        prompb_wr_clear(r);
+    }
+    /* Count pass (checks the outer two levels too), one allocation, fill. */
     while (p < end) {
         uint32_t f = 0;
         int wt = 0;
@@ -233,34 +349,17 @@ int prompb_write_decode_v1(prompb_write_request *r, const void *buf, size_t len,
             return prompb_wr_proto_err(r, err, base, p, rc, "WriteRequest", PROMPB_NO_SERIES);
         }
     }
-
     if (prompb_wr_alloc(r, c.series, c.labels, c.samples, 0)) {
         prompb_wr_clear(r);
         prompb_err_set(err, PROMPB_ERR_NOMEM, PROMPB_NO_SERIES, 0,
                        "out of memory for %zu series", c.series);
         return -ENOMEM;
     }
-    p = base;
-    while (p < end) {
-        uint32_t f = 0;
-        int wt = 0;
-        const uint8_t *b = NULL;
-        size_t l = 0;
-        (void)wire_tag(&p, end, &f, &wt);
-        if (f != 1) {
-            (void)wire_skip(&p, end, wt);
-            continue;
-        }
-        (void)wire_len(&p, end, &b, &l);
-        prompb_series *s = &r->series[r->series_count];
-        memset(s, 0, sizeof(*s));
-        s->help = empty_str;
-        s->unit = empty_str;
-        if ((rc = fill_series(r, b, b + l, s, &at, &where)))
-            return prompb_wr_proto_err(r, err, base, at, rc, where, r->series_count);
-        r->series_count++;
-    }
-    r->metadata_count = c.metadata;
+    rc = fill_all(r, base, end, &at, &where, &series);
+    if (rc)   /* cannot be FILL_FULL after counting; errors were found above */
+        return prompb_wr_proto_err(r, err, base, at, rc == PROMPB_FILL_FULL ? WIRE_E_TRUNC : rc,
+                                   where, series);
+done:
     r->version = 1;
     return 0;
 }

@@ -38,6 +38,7 @@ static int count_series(const uint8_t *p, const uint8_t *end, counts *c, const u
         const uint8_t *b = NULL;
         size_t l = 0;
         uint64_t v = 0;
+        const uint8_t *tag_at = p;
         if ((rc = wire_tag(&p, end, &f, &wt))) {
             *where = "(field tag)";
             goto fail;
@@ -52,6 +53,7 @@ static int count_series(const uint8_t *p, const uint8_t *end, counts *c, const u
             if (wt != WIRE_VARINT) {
                 rc = WIRE_E_WRONG;
                 *where = "created_timestamp";
+                p = tag_at;
                 goto fail;
             }
             if ((rc = wire_varint(&p, end, &v))) {
@@ -64,6 +66,7 @@ static int count_series(const uint8_t *p, const uint8_t *end, counts *c, const u
             if (wt != WIRE_LEN) {
                 rc = WIRE_E_WRONG;
                 *where = names[f];
+                p = tag_at;
                 goto fail;
             }
             if ((rc = wire_len(&p, end, &b, &l))) {
@@ -286,6 +289,7 @@ int prompb_write_decode_v2(prompb_write_request *r, const void *buf, size_t len,
                        "out of memory for %zu series", c.series);
         return -ENOMEM;
     }
+    r->symbols = r->priv_.symbols;
     /* 2a: symbols. */
     for (p = base; p < end;) {
         uint32_t f = 0;

@@ -75,9 +75,17 @@ typedef struct {
                                    v2: series with a metadata field */
     prompb_str *symbols;        /* v2 symbols table (views), else NULL */
     size_t symbol_count;
-    /* private */
-    void *mem_;
-    size_t mem_cap_;
+    /* private: the one allocation and its partition, kept across decodes so
+     * a request of similar size decodes in a single pass */
+    struct {
+        void *mem;
+        size_t cap;
+        prompb_series *series;
+        prompb_label *labels;
+        prompb_sample *samples;
+        prompb_str *symbols;
+        size_t series_cap, labels_cap, samples_cap, symbols_cap;
+    } priv_;
 } prompb_write_request;
 
 void prompb_write_request_init(prompb_write_request *r);
