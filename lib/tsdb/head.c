@@ -7,7 +7,7 @@
 
 #include "head.h"
 
-#define SERIES_OVERHEAD 64 /* estimate of index/map bytes per series beyond the struct */
+#define SERIES_OVERHEAD 160 /* index, map and allocator bytes per series beyond the struct (measured) */
 
 int head_init(head *h, int64_t chunk_range, int64_t ooo_window, size_t max_series, size_t max_bytes)
 {

@@ -80,9 +80,9 @@ static const struct tsdb_series_set_ops hs_ops = {
     .next = hs_next, .labels = hs_labels, .chunks = hs_chunks, .free = hs_free,
 };
 
-static int cmp_mark(const void *x, const void *y)
+static int cmp_series(const void *x, const void *y)
 {
-    return head_series_cmp(((const head_mark *)x)->s, ((const head_mark *)y)->s);
+    return head_series_cmp(*(head_series *const *)x, *(head_series *const *)y);
 }
 
 /* Does the series hold anything in [mint, maxt]? Caller holds its stripe. */
@@ -105,8 +105,10 @@ int head_select(head *h, int64_t mint, int64_t maxt, const labels_matcher *const
     if (rc < 0)
         return rc;
     head_ss *s = calloc(1, sizeof(*s));
-    if (!s || (ids.n && !(s->marks = malloc(ids.n * sizeof(head_mark))))) {
+    head_series **sv = malloc((ids.n ? ids.n : 1) * sizeof(*sv));
+    if (!s || !sv || (ids.n && !(s->marks = malloc(ids.n * sizeof(head_mark))))) {
         free(s);
+        free(sv);
         idvec_free(&ids);
         return -ENOMEM;
     }
@@ -114,18 +116,20 @@ int head_select(head *h, int64_t mint, int64_t maxt, const labels_matcher *const
     s->h = h;
     s->mint = mint;
     s->maxt = maxt;
+    size_t nsv = 0;
     for (size_t i = 0; i < ids.n; i++) {
         head_series *hs = head_by_ref(h, ids.v[i]);
         if (hs)
-            s->marks[s->n++].s = hs;
+            sv[nsv++] = hs;
     }
     idvec_free(&ids);
-    if (s->n > 1)
-        qsort(s->marks, s->n, sizeof(head_mark), cmp_mark);
+    /* sort pointers, not the (larger) marks */
+    if (nsv > 1)
+        qsort(sv, nsv, sizeof(*sv), cmp_series);
     size_t k = 0;
     pthread_rwlock_wrlock(&h->iso);
-    for (size_t i = 0; i < s->n && rc == 0; i++) {
-        head_series *hs = s->marks[i].s;
+    for (size_t i = 0; i < nsv && rc == 0; i++) {
+        head_series *hs = sv[i];
         head_stripe *st = head_stripe_of(h, hs->hash);
         pthread_mutex_lock(&st->mu);
         if (has_range(hs, mint, maxt))
@@ -133,6 +137,7 @@ int head_select(head *h, int64_t mint, int64_t maxt, const labels_matcher *const
         pthread_mutex_unlock(&st->mu);
     }
     pthread_rwlock_unlock(&h->iso);
+    free(sv);
     s->n = k;
     if (rc < 0) {
         hs_free(&s->base);

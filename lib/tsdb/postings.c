@@ -321,30 +321,35 @@ static int collect(const pname *pn, const labels_matcher *m, bool want, idvec *o
         return 0;
     const char *const *vals;
     const uint32_t *lens;
-    int nv;
+    int nv, nlists = 0;
     labels_match_type ty = labels_matcher_type(m);
     if (want && (nv = labels_matcher_set_values(m, &vals, &lens)) >= 0) {
         for (int i = 0; i < nv; i++) {
             const plist *l = postings_get(pn, vals[i], lens[i]);
             if (l && idvec_append_list(out, l) < 0)
                 return -ENOMEM;
+            nlists += l != NULL;
         }
     } else if (!want && ty == LABELS_MATCH_NEQ) {
         const char *v = labels_matcher_value(m);
         const plist *l = postings_get(pn, v, strlen(v));
         if (l && idvec_append_list(out, l) < 0)
             return -ENOMEM;
+        nlists += l != NULL;
     } else {
         for (size_t i = 0; i < pn->cap; i++) {
             const pval *e = &pn->vals[i];
             if (!e->val || e->pl.n == 0)
                 continue;
-            if (labels_matcher_matches(m, e->val->s, e->val->len) == want &&
-                idvec_append_list(out, &e->pl) < 0)
-                return -ENOMEM;
+            if (labels_matcher_matches(m, e->val->s, e->val->len) == want) {
+                if (idvec_append_list(out, &e->pl) < 0)
+                    return -ENOMEM;
+                nlists++;
+            }
         }
     }
-    idvec_sort_unique(out);
+    if (nlists > 1) /* one postings list is sorted and unique already */
+        idvec_sort_unique(out);
     return 0;
 }
 
