@@ -43,9 +43,11 @@ typedef struct host_http_listener_cfg {
     const char *tls_key_file;    /* PEM */
     const char *tls_client_ca_file; /* PEM; when set clients must present a cert signed by it */
     int64_t max_body_bytes;      /* request body limit, 413 past it */
-    int64_t header_timeout_ms;   /* inactivity while reading a request (and writing its reply) */
+    int64_t header_timeout_ms;   /* no progress for that long while reading a request or writing its reply */
     int64_t request_timeout_ms;  /* whole request (headers, body) from its first byte; the first
-                                  * request of a connection from accept (covers TLS) */
+                                  * request of a connection from accept (covers TLS). Writing
+                                  * the reply has the same limit (slow readers). The handler's
+                                  * own time is not limited. */
     int64_t idle_timeout_ms;     /* keep-alive connection with no request */
     int max_connections;         /* connections past it are closed at once */
 } host_http_listener_cfg;

@@ -103,7 +103,7 @@ typedef struct http_server {
     aion_metric *m_requests, *m_duration, *m_conns, *m_inflight;
 } http_server;
 
-enum { CONN_READING = 0, CONN_BUSY = 1, CONN_IDLE = 2 };
+enum { CONN_READING = 0, CONN_BUSY = 1, CONN_IDLE = 2, CONN_WRITING = 3 };
 
 struct http_conn {
     http_loop *loop;

@@ -96,6 +96,19 @@ void http_conn_set_phase(http_conn *c, int phase)
         tv = (struct timeval){ 86400, 0 };
         evhttp_connection_set_timeout_tv(c->evcon, &tv);
         break;
+    case CONN_WRITING:
+        /* a client reading the reply slowly is bounded like one sending
+         * slowly: write inactivity limit, plus the request deadline. It sends
+         * nothing meanwhile, so no read limit (evhttp 2.1 sets both). */
+        ms_tv(c->lst->header_ms, &tv);
+        evhttp_connection_set_timeout_tv(c->evcon, &tv);
+        {
+            struct timeval day = { 86400, 0 };
+            bufferevent_set_timeouts(c->bev, &day, &tv);
+        }
+        ms_tv(c->lst->request_ms, &tv);
+        evtimer_add(c->timer, &tv);
+        break;
     case CONN_IDLE:
         ms_tv(c->lst->idle_ms, &tv);
         evhttp_connection_set_timeout_tv(c->evcon, &tv);
@@ -181,9 +194,7 @@ static void send_on_loop(hreq *r)
             r->rbody = NULL; /* the evbuffer frees it once written */
     }
     if (c) {
-        struct timeval tv;
-        ms_tv(c->lst->header_ms, &tv); /* now a write inactivity limit */
-        evhttp_connection_set_timeout_tv(c->evcon, &tv);
+        http_conn_set_phase(c, CONN_WRITING);
         evhttp_request_set_on_complete_cb(ev, http_conn_on_complete, c);
         c->counted = r->dispatched; /* done when written or when the connection dies */
     }

@@ -35,8 +35,19 @@ static void h_sleep(aion_http_req *req, void *arg)
     host_http_reply_text(req, 200, "done");
 }
 
+static void h_big(aion_http_req *req, void *arg)
+{
+    (void)arg;
+    size_t n = 32u << 20;
+    char *b = malloc(n);
+    assert_non_null(b);
+    memset(b, 'b', n);
+    host_http_reply_take(req, 200, "application/octet-stream", b, n);
+}
+
 static void register_routes(void)
 {
+    assert_int_equal(host_http_route(NULL, AION_HTTP_GET, "/big", 0, h_big, NULL, "test"), 0);
     assert_int_equal(host_http_route(NULL, AION_HTTP_ANY, "/ok", 0, h_ok, NULL, "test"), 0);
     assert_int_equal(host_http_route(NULL, AION_HTTP_GET, "/sleep", 0, h_sleep, NULL, "test"), 0);
 }
@@ -151,6 +162,36 @@ static void test_header_inactivity_timeout(void **state)
     close(fd);
     /* the 1.5 s inactivity limit, before the 3 s request deadline */
     assert_true(ms >= 1200 && ms < 2900);
+}
+
+static void test_slow_reader_cut_off(void **state)
+{
+    (void)state;
+    int fd = th_connect(port);
+    wait_conns(1, 2000);
+    const char *raw = "GET /big HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(th_send(fd, raw, strlen(raw)), 0);
+    /* read 256 KB every 50 ms (~5 MB/s): steady progress (no inactivity
+     * timeout) but too slow for 32 MB within the 3 s request deadline. The
+     * server side closes (what the kernel had buffered may still arrive). */
+    int64_t t0 = th_now_ms();
+    size_t got = 0;
+    int closed_ms = -1;
+    static char buf[256 * 1024];
+    while (th_now_ms() - t0 < 8000) {
+        ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n > 0)
+            got += (size_t)n;
+        if (host_http_connections(NULL) == 0) {
+            closed_ms = (int)(th_now_ms() - t0);
+            break;
+        }
+        usleep(50 * 1000);
+    }
+    close(fd);
+    printf("slow reader: cut after %d ms, %zu bytes read\n", closed_ms, got);
+    assert_true(closed_ms >= 2500 && closed_ms <= 6000);
+    assert_true(got < (32u << 20));
 }
 
 static void test_idle_keepalive_timeout(void **state)
@@ -414,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_slow_client_cut_off),
         cmocka_unit_test(test_slow_body_cut_off),
         cmocka_unit_test(test_header_inactivity_timeout),
+        cmocka_unit_test(test_slow_reader_cut_off),
         cmocka_unit_test(test_idle_keepalive_timeout),
         cmocka_unit_test(test_many_slow_connections),
         cmocka_unit_test(test_connection_count_returns_to_zero),
