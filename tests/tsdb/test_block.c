@@ -10,10 +10,12 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <time.h>
 
 #include "block_read.h"
 #include "blockio.h"
 #include "chunks_file.h"
+#include "ulid.h"
 #include "test_block_data.h"
 
 static labels_matcher *mm(labels_match_type t, const char *n, const char *v)
@@ -239,6 +241,51 @@ static void test_block_value_lookup(void **state)
         td_rm_rf(root);
         free(root);
     }
+}
+
+/* ULIDs: round trip, case-insensitive, invalid characters and overflow
+ * rejected, time part first so lexical order is time order. (The time is
+ * also checked against ULIDs made by promtool in test_block_read_promtool.) */
+static void test_ulid(void **state)
+{
+    (void)state;
+    tsdb_ulid u, v;
+    char a[27], b[27];
+    assert_true(tsdb_ulid_parse("01AN4Z07BY79KA1307SR9X4MV3", &u));
+    tsdb_ulid_format(&u, a);
+    assert_string_equal(a, "01AN4Z07BY79KA1307SR9X4MV3");
+    assert_true(tsdb_ulid_parse("01an4z07by79ka1307sr9x4mv3", &v));
+    assert_memory_equal(u.b, v.b, 16);
+    assert_true(tsdb_ulid_parse("7ZZZZZZZZZZZZZZZZZZZZZZZZZ", &u));
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(u.b[i], 0xff);
+    assert_false(tsdb_ulid_parse("8ZZZZZZZZZZZZZZZZZZZZZZZZZ", &u));
+    assert_false(tsdb_ulid_parse("01AN4Z07BY79KA1307SR9X4MVI", &u));
+    assert_false(tsdb_ulid_parse("01AN4Z07BY79KA1307SR9X4MVU", &u));
+    assert_false(tsdb_ulid_parse("01AN4Z07BY79KA1307SR9X4MV", &u));
+    assert_false(tsdb_ulid_parse("01AN4Z07BY79KA1307SR9X4MV33", &u));
+    assert_true(tsdb_ulid_parse("00000000000000000000000000", &u));
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(u.b[i], 0);
+    uint64_t prev_ms = 0;
+    char prev[27] = "";
+    for (uint64_t ms = 1; ms < (1ull << 48); ms = ms * 3 + 7) {
+        assert_int_equal(tsdb_ulid_new(ms, &u), 0);
+        assert_int_equal(tsdb_ulid_time(&u), ms);
+        tsdb_ulid_format(&u, a);
+        assert_true(tsdb_ulid_parse(a, &v));
+        assert_memory_equal(u.b, v.b, 16);
+        if (prev_ms)
+            assert_true(strcmp(prev, a) < 0);
+        prev_ms = ms;
+        memcpy(prev, a, 27);
+    }
+    assert_int_equal(tsdb_ulid_new(1000, &u), 0);
+    assert_int_equal(tsdb_ulid_new(1000, &v), 0);
+    tsdb_ulid_format(&u, a);
+    tsdb_ulid_format(&v, b);
+    assert_memory_equal(a, b, 10);     /* same time */
+    assert_memory_not_equal(a, b, 27); /* random part differs */
 }
 
 /* Invalid input to the writer is refused and leaves no directory behind. */
@@ -495,6 +542,11 @@ static void test_block_read_promtool(void **state)
         assert_true(nblocks < 16);
         if (tsdb_block_open(dir, &blocks[nblocks], err, sizeof(err)))
             fail_msg("open %s: %s", dir, err);
+        /* promtool's ULID carries its creation time: decode it as we do. */
+        tsdb_ulid u;
+        assert_true(tsdb_ulid_parse(tsdb_block_get_meta(blocks[nblocks])->ulid, &u));
+        int64_t age = (int64_t)time(NULL) * 1000 - (int64_t)tsdb_ulid_time(&u);
+        assert_true(age > -600000 && age < 600000);
         nblocks++;
     }
     closedir(dh);
@@ -609,6 +661,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_block_roundtrip),
+        cmocka_unit_test(test_ulid),
         cmocka_unit_test(test_block_value_lookup),
         cmocka_unit_test(test_block_write_rejects),
         cmocka_unit_test(test_chunks_segments),
