@@ -186,6 +186,15 @@ bool pqp_matcher_matches_empty(const promql_matcher *m);
 /* Unquotes a string token; records the error in p. NULL on error. */
 char *pqp_unquote_token(pqp_parser *p, const pqp_token *t, size_t *out_len);
 
+/* parser.c: records the height of the subtree just built (refuses more
+ * than PROMQL_MAX_DEPTH). */
+bool pqp_set_depth(pqp_parser *p, size_t d, size_t pos);
+
+/* parser_postfix.c: applies the ranges, subqueries, offsets and @ that
+ * follow e. Takes ownership of e; returns the modified or wrapping node, or
+ * NULL (e freed) on error. */
+promql_node *pqp_parse_postfix(pqp_parser *p, promql_node *e);
+
 /* parser_check.c: Prometheus' checkAST. Returns 0 or -1 (error in p). */
 int pqp_check(pqp_parser *p, promql_node *root);
 
