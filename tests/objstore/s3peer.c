@@ -102,7 +102,7 @@ int s3peer_start(s3peer *p, const char *stall)
     p->pid = pid;
     char needle[64];
     snprintf(needle, sizeof needle, "listening on 127.0.0.1:%d", p->port);
-    if (!s3peer_wait_log(p, needle, 10000)) {
+    if (!s3peer_wait_log(p, needle, 30000)) { /* slow under a loaded CI */
         s3peer_stop(p);
         return -1;
     }

@@ -23,7 +23,7 @@ typedef struct s3peer {
  * or the npm package is missing (why says what), -1 on other errors. */
 int s3peer_init(s3peer *p);
 /* Starts the server (stall: NULL or a URL substring to hold). Waits until it
- * listens (10 s at most). 0 or -1. */
+ * listens (30 s at most). 0 or -1. */
 int s3peer_start(s3peer *p, const char *stall);
 /* Kills the server (SIGKILL) and reaps it. */
 void s3peer_stop(s3peer *p);

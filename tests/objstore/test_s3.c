@@ -140,7 +140,7 @@ static int fault_upload(const char *name, const char *stall, size_t len)
     upload_job j = {.b = b, .name = name, .data = d, .len = len};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, run_upload, &j), 0);
-    int held = s3peer_wait_log(&peer, "\"stall\":true", 10000);
+    int held = s3peer_wait_log(&peer, "\"stall\":true", 30000);
     s3peer_stop(&peer);
     struct timespec pause = {0, 300 * 1000000};
     nanosleep(&pause, NULL);
@@ -208,7 +208,7 @@ static void s3_fault_outlasts_retries(void **state)
     upload_job j = {.b = b, .name = "fault3/multi", .data = d, .len = len};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, run_upload, &j), 0);
-    int held = s3peer_wait_log(&peer, "\"stall\":true", 10000);
+    int held = s3peer_wait_log(&peer, "\"stall\":true", 30000);
     s3peer_stop(&peer);
     pthread_join(t, NULL);
     assert_true(held);
