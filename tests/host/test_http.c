@@ -76,6 +76,13 @@ static int mw_auth(aion_http_req *req, void *arg)
     return 0;
 }
 
+static int mw_silent(aion_http_req *req, void *arg)
+{
+    (void)arg;
+    /* a buggy middleware: stops without replying; the host answers 500 */
+    return host_http_header(req, "X-Silent-Stop") ? 1 : 0;
+}
+
 static int mw_second(aion_http_req *req, void *arg)
 {
     (void)arg;
@@ -336,6 +343,7 @@ static void test_middleware(void **state)
     assert_int_equal(th_roundtrip(port, "GET /ident HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer bad\r\nConnection: close\r\n\r\n", resp, sizeof(resp)), 401);
     assert_int_equal(th_roundtrip(port, "GET /ident HTTP/1.1\r\nHost: t\r\nauthorization: Bearer good\r\nConnection: close\r\n\r\n", resp, sizeof(resp)), 200);
     assert_string_equal(th_body(resp), "subject=alice tenant=team-a scopes=3\n");
+    assert_int_equal(th_roundtrip(port, "GET /ident HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer good\r\nX-Silent-Stop: 1\r\nConnection: close\r\n\r\n", resp, sizeof(resp)), 500);
     /* NO_AUTH route skips middleware */
     int before = atomic_load(&mw_calls);
     assert_int_equal(th_get(port, "/open", resp, sizeof(resp)), 200);
@@ -353,6 +361,7 @@ static void register_mw_routes(void)
     assert_int_equal(host_http_middleware(NULL, mw_auth, NULL, "auth"), 0);
     assert_int_equal(host_http_middleware("main", mw_second, NULL, "second"), 0);
     assert_int_equal(host_http_middleware("nope", mw_second, NULL, "second"), -ENOENT);
+    assert_int_equal(host_http_middleware(NULL, mw_silent, NULL, "silent"), 0);
 }
 
 static int setup_mw(void **state)
