@@ -226,10 +226,12 @@ int wal_open(wal *w, const char *dir, uint32_t seg, size_t seg_size, tsdb_fsync_
     w->interval_ms = interval_ms > 0 ? interval_ms : 1000;
     w->last_sync_ms = now_ms();
     pthread_mutex_init(&w->mu, NULL);
+    pthread_mutex_init(&w->sync_mu, NULL);
     int rc = open_segment(w, seg);
     if (rc < 0) {
         snprintf(err, errlen, "create WAL segment %s/%08u: %s", dir, seg, strerror(-rc));
         pthread_mutex_destroy(&w->mu);
+        pthread_mutex_destroy(&w->sync_mu);
         free(w->dir);
         free(w->page);
         w->dir = NULL;
@@ -332,6 +334,35 @@ static int log_one(wal *w, const uint8_t *rec, size_t len)
     return 0;
 }
 
+/* Makes the first `upto` bytes durable. Segments before the current one
+ * were synced when they were closed, so syncing the current file covers all
+ * bytes counted when its fd was read. Lock order: sync_mu -> mu. */
+static int sync_upto(wal *w, uint64_t upto)
+{
+    pthread_mutex_lock(&w->sync_mu);
+    int rc = 0;
+    if (w->synced < upto) {
+        pthread_mutex_lock(&w->mu);
+        int fd = w->fd >= 0 ? dup(w->fd) : -1; /* rotation may close w->fd meanwhile */
+        uint64_t target = w->bytes;
+        rc = w->err;
+        pthread_mutex_unlock(&w->mu);
+        if (rc == 0 && (fd < 0 || fdatasync(fd) < 0))
+            rc = TSDB_ERR_IO;
+        if (fd >= 0)
+            close(fd);
+        if (rc == 0)
+            w->synced = target;
+        else {
+            pthread_mutex_lock(&w->mu);
+            w->err = TSDB_ERR_IO;
+            pthread_mutex_unlock(&w->mu);
+        }
+    }
+    pthread_mutex_unlock(&w->sync_mu);
+    return rc;
+}
+
 int wal_log(wal *w, wal_pre_cb pre, void *pre_ctx, const tsdb_buf *recs, size_t n)
 {
     pthread_mutex_lock(&w->mu);
@@ -352,10 +383,7 @@ int wal_log(wal *w, wal_pre_cb pre, void *pre_ctx, const tsdb_buf *recs, size_t 
             rc = log_one(w, recs[i].p, recs[i].n);
     if (rc == 0)
         rc = flush_page(w, false);
-    if (rc == 0 && w->policy == TSDB_FSYNC_COMMIT) {
-        if (fdatasync(w->fd) < 0)
-            rc = -errno;
-    } else if (rc == 0 && w->policy == TSDB_FSYNC_INTERVAL) {
+    if (rc == 0 && w->policy == TSDB_FSYNC_INTERVAL) {
         int64_t now = now_ms();
         if (now - w->last_sync_ms >= w->interval_ms) {
             w->last_sync_ms = now;
@@ -367,7 +395,10 @@ int wal_log(wal *w, wal_pre_cb pre, void *pre_ctx, const tsdb_buf *recs, size_t 
         /* the segment may now hold a partial record: refuse further writes */
         w->err = rc = TSDB_ERR_IO;
     }
+    uint64_t mine = w->bytes;
     pthread_mutex_unlock(&w->mu);
+    if (rc == 0 && w->policy == TSDB_FSYNC_COMMIT)
+        rc = sync_upto(w, mine);
     return rc;
 }
 
@@ -404,6 +435,7 @@ void wal_close(wal *w)
         close(w->fd);
     }
     pthread_mutex_destroy(&w->mu);
+    pthread_mutex_destroy(&w->sync_mu);
     free(w->dir);
     free(w->page);
     memset(w, 0, sizeof(*w));

@@ -6,8 +6,10 @@
  * are directories checkpoint.%08d holding segments of the same format.
  * Not installed.
  *
- * Threads: wal_log/wal_next_segment/wal_sync serialise on w->mu; the parse
- * and record codec functions are pure (any thread).
+ * Threads: wal_log/wal_next_segment/wal_sync serialise on w->mu; with
+ * TSDB_FSYNC_COMMIT the fdatasync runs outside it (group commit: a commit
+ * whose bytes another thread's sync already covered returns at once). The
+ * parse and record codec functions are pure (any thread).
  */
 #ifndef AION_TSDB_WAL_H
 #define AION_TSDB_WAL_H
@@ -58,6 +60,8 @@ int wal_last_checkpoint(const char *dir, uint32_t *n, char *path, size_t pathlen
 /* ---- writer ---------------------------------------------------------------------- */
 typedef struct wal {
     pthread_mutex_t mu;
+    pthread_mutex_t sync_mu;   /* group commit: one fdatasync covers all waiting commits */
+    uint64_t synced;           /* bytes known to be on disk (guarded by sync_mu) */
     char *dir;
     int fd;
     uint32_t seg;

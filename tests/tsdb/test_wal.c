@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "crc32c.h"
@@ -408,6 +409,61 @@ static void test_torn_tail(void **state)
     free(dir);
 }
 
+/* ---- concurrent commits with fsync per commit (group commit) ------------------ */
+
+typedef struct gctx {
+    tsdb_db *db;
+    int w;
+} gctx;
+
+static void *gc_writer(void *arg)
+{
+    gctx *g = arg;
+    tsdb_appender *a = tsdb_appender_new(g->db);
+    th_series s;
+    char name[8], err[128];
+    snprintf(name, sizeof(name), "g%d", g->w);
+    for (int t = 0; t < 100; t++) {
+        for (int i = 0; i < 5; i++) {
+            th_make(&s, name, i);
+            if (tsdb_append(a, s.ls, 2, t, t, NULL) != 0)
+                abort();
+        }
+        if (tsdb_commit(a, err, sizeof(err)) != 0)
+            abort();
+    }
+    tsdb_appender_free(a);
+    return NULL;
+}
+
+static void test_group_commit(void **state)
+{
+    char *dir = th_tmpdir("walgc");
+    tsdb_options o;
+    tsdb_options_init(&o); /* TSDB_FSYNC_COMMIT */
+    o.wal_segment_size = 64 * 1024; /* rotations while others sync */
+    tsdb_db *db;
+    char err[256];
+    assert_int_equal(tsdb_open(dir, &o, &db, err, sizeof(err)), 0);
+    pthread_t th[4];
+    gctx g[4];
+    for (int i = 0; i < 4; i++) {
+        g[i] = (gctx){db, i};
+        pthread_create(&th[i], NULL, gc_writer, &g[i]);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(tsdb_close(db), 0);
+    assert_int_equal(tsdb_open(dir, &o, &db, err, sizeof(err)), 0);
+    tsdb_stats st;
+    tsdb_get_stats(db, &st);
+    assert_int_equal(st.head_series, 20);
+    assert_int_equal(st.samples_appended, 4 * 5 * 100);
+    tsdb_close(db);
+    th_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -416,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_record_codec),
         cmocka_unit_test(test_replay),
         cmocka_unit_test(test_torn_tail),
+        cmocka_unit_test(test_group_commit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
