@@ -114,6 +114,7 @@ struct http_conn {
     int phase;
     hreq *cur;                   /* request being handled, or NULL */
     bool counted;                /* its reply is being written and counts as in flight */
+    bool refuse;                 /* TLS set-up failed: close at attach */
     http_conn *hnext;            /* hash chain */
     char remote[64];
 };

@@ -323,7 +323,7 @@ static void conn_attach(evutil_socket_t fd, short what, void *arg)
     snprintf(c->remote, sizeof(c->remote), "%s:%u", addr ? addr : "?", port);
     evbuffer_add_cb(bufferevent_get_input(c->bev), conn_input, c);
     bufferevent_decref(c->bev);
-    if (n > c->lst->max_conns || !c->timer) {
+    if (n > c->lst->max_conns || !c->timer || c->refuse) {
         evhttp_connection_free(evcon); /* over the limit: close now */
         return;
     }
@@ -335,23 +335,25 @@ static void conn_attach(evutil_socket_t fd, short what, void *arg)
 static struct bufferevent *make_bev(struct event_base *base, void *arg)
 {
     http_lctx *lc = arg;
-    struct bufferevent *bev;
+    struct bufferevent *bev = NULL;
+    bool refuse = false;
     if (lc->lst->ssl) {
         SSL *ssl = SSL_new(lc->lst->ssl);
-        if (!ssl)
-            return NULL;
-        bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                             BEV_OPT_CLOSE_ON_FREE);
-        if (!bev) {
-            SSL_free(ssl);
-            return NULL;
+        if (ssl) {
+            bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                 BEV_OPT_CLOSE_ON_FREE);
+            if (!bev)
+                SSL_free(ssl);
+            else
+                bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
         }
-        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    } else {
-        bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-        if (!bev)
-            return NULL;
+        /* never serve plain HTTP on a TLS listener: close it in conn_attach */
+        refuse = bev == NULL;
     }
+    if (!bev)
+        bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev)
+        return NULL; /* evhttp makes its own; on_request refuses it on TLS listeners */
     http_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return bev;
@@ -359,6 +361,7 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
     c->lst = lc->lst;
     c->bev = bev;
     c->phase = CONN_READING;
+    c->refuse = refuse;
     bufferevent_incref(bev); /* keeps bev valid until conn_attach looks at it */
     if (event_base_once(base, -1, EV_TIMEOUT, conn_attach, c, NULL) != 0) {
         bufferevent_decref(bev);
@@ -371,6 +374,11 @@ static void on_request(struct evhttp_request *ev, void *arg)
 {
     http_lctx *lc = arg;
     http_conn *c = conn_find(lc->loop, evhttp_request_get_connection(ev));
+    if (!c && lc->lst->ssl) { /* untracked means no TLS bufferevent: never answer in clear */
+        evhttp_add_header(evhttp_request_get_output_headers(ev), "Connection", "close");
+        evhttp_send_error(ev, 500, NULL);
+        return;
+    }
     if (c)
         http_conn_set_phase(c, CONN_BUSY);
     hreq *r = http_req_new(c, lc, ev);
