@@ -15,6 +15,7 @@
 #include "block_read.h"
 #include "blockio.h"
 #include "chunks_file.h"
+#include "index_read.h"
 #include "ulid.h"
 #include "test_block_data.h"
 
@@ -286,6 +287,65 @@ static void test_ulid(void **state)
     tsdb_ulid_format(&v, b);
     assert_memory_equal(a, b, 10);     /* same time */
     assert_memory_not_equal(a, b, 27); /* random part differs */
+}
+
+/* Layout promises beyond what our reader needs: Thanos' index-header takes
+ * each postings list's end from the next offset-table entry (and the last
+ * one from the table's start), so lists must be contiguous, 4-aligned, in
+ * table order; series entries are 16-aligned; the TOC sections are ordered. */
+static void test_index_layout(void **state)
+{
+    (void)state;
+    char *root = td_mkdtemp();
+    td_data d;
+    td_generate(&d, 50, 10, 1700006400000);
+    char ulid[27], path[700], err[256];
+    assert_int_equal(td_write(&d, root, ulid, NULL), 0);
+    snprintf(path, sizeof(path), "%s/%s/index", root, ulid);
+    tsdb_mmap m;
+    assert_int_equal(tsdb_mmap_open(&m, path), 0);
+    tsdb_indexr r;
+    assert_int_equal(tsdb_indexr_init(&r, m.p, m.len, err, sizeof(err)), 0);
+    assert_int_equal(r.version, 2);
+    assert_int_equal(r.toc[0], 5);
+    /* symbols < series < postings < offset table; no legacy label indices:
+     * their TOC slots point at postings / offset table as Prometheus 3.7 does */
+    assert_true(r.toc[0] < r.toc[1] && r.toc[1] < r.toc[4] && r.toc[4] < r.toc[5]);
+    assert_int_equal(r.toc[2], r.toc[4]);
+    assert_int_equal(r.toc[3], r.toc[5]);
+    assert_true(r.toc[5] < m.len - 52);
+    /* all-series list first, then every list in table order, back to back */
+    uint64_t expect = r.all_off;
+    assert_int_equal(expect % 4, 0);
+    assert_int_equal(expect, r.toc[4]);
+    expect += 4 + tsdb_get_be32(m.p + expect) + 4;
+    size_t lists = 1;
+    tsdb_refs all = {0};
+    assert_int_equal(tsdb_indexr_postings_at(&r, r.all_off, &all), 0);
+    assert_int_equal(all.n, d.n);
+    for (size_t i = 0; i < all.n; i++) {
+        if (i)
+            assert_true(all.v[i] > all.v[i - 1]);
+        assert_true((uint64_t)all.v[i] * 16 >= r.toc[1] && (uint64_t)all.v[i] * 16 < r.toc[4]);
+    }
+    tsdb_refs_free(&all);
+    for (size_t i = 0; i < r.nnames; i++) {
+        tsdb_ir_cursor c;
+        struct tsdb_ir_val v;
+        tsdb_indexr_values_begin(&r, &r.names[i], &c);
+        while (tsdb_indexr_values_next(&c, &v) == 1) {
+            assert_int_equal(v.off, expect);
+            expect += 4 + tsdb_get_be32(m.p + v.off) + 4;
+            lists++;
+        }
+    }
+    assert_int_equal(expect, r.toc[5]);
+    assert_true(lists > d.n);
+    tsdb_indexr_free(&r);
+    tsdb_mmap_close(&m);
+    td_free(&d);
+    td_rm_rf(root);
+    free(root);
 }
 
 /* Invalid input to the writer is refused and leaves no directory behind. */
@@ -662,6 +722,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_block_roundtrip),
         cmocka_unit_test(test_ulid),
+        cmocka_unit_test(test_index_layout),
         cmocka_unit_test(test_block_value_lookup),
         cmocka_unit_test(test_block_write_rejects),
         cmocka_unit_test(test_chunks_segments),
