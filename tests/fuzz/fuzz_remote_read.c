@@ -1,5 +1,5 @@
 /* Fuzzes the ReadRequest decoder and checks it against protoc-c's unpack
- * whenever both accept the bytes. */
+ * whenever both accept the bytes; also the streamed-response frame splitter. */
 #include <stdio.h>
 #include <stdlib.h>
 #include "prompb_ref.h"
@@ -45,5 +45,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     prompb_read_request_free(&r);
+
+    /* The same bytes as a streamed response body: split frames until the
+     * end or an error; every frame stays inside the input. */
+    size_t off = 0;
+    for (;;) {
+        const uint8_t *m;
+        size_t ml, fl;
+        int rc = prompb_chunked_frame_next(data + off, size - off, 1 << 16, &m, &ml, &fl, NULL);
+        if (rc != 0)
+            break;
+        CHECK(fl > 0 && fl <= size - off && m >= data + off && m + ml == data + off + fl);
+        off += fl;
+    }
     return 0;
 }

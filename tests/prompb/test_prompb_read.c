@@ -232,6 +232,33 @@ static void test_chunked_frames(void **state)
         p += n;
     }
     assert_true(p == end);
+
+    /* The client-side splitter agrees, needs more bytes for partial frames,
+     * and catches a flipped bit. */
+    const uint8_t *m;
+    size_t ml, fl, off = 0;
+    int frames = 0;
+    for (size_t cut = 0; cut < out.len; cut++) {
+        int r = prompb_chunked_frame_next(out.data, cut, 1 << 20, &m, &ml, &fl, NULL);
+        assert_true(r == 1 || (r == 0 && fl <= cut));
+    }
+    while (off < out.len) {
+        assert_int_equal(prompb_chunked_frame_next(out.data + off, out.len - off, 1 << 20, &m,
+                                                   &ml, &fl, NULL), 0);
+        Prometheus__ChunkedReadResponse *u = prometheus__chunked_read_response__unpack(NULL, ml, m);
+        assert_non_null(u);
+        assert_int_equal(u->query_index, frames == 0 ? 0 : 3);
+        prometheus__chunked_read_response__free_unpacked(u, NULL);
+        off += fl;
+        frames++;
+    }
+    assert_int_equal(frames, 2);
+    prompb_error e;
+    assert_int_equal(prompb_chunked_frame_next(out.data, out.len, 10, &m, &ml, &fl, &e), -EMSGSIZE);
+    out.data[10] ^= 1;
+    assert_int_equal(prompb_chunked_frame_next(out.data, out.len, 1 << 20, &m, &ml, &fl, &e),
+                     -EINVAL);
+    assert_string_equal(e.msg, "corrupted frame; checksum mismatch");
     prompb_buf_free(&out);
 }
 

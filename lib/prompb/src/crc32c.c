@@ -1,6 +1,9 @@
-/* CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), byte-wise table.
+/* CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), byte-wise table,
+ * and the frame splitter of streamed remote-read responses that uses it.
  * The table is a constant (generated once by a script), so no init races. */
+#include <errno.h>
 #include <prompb/read.h>
+#include "wire.h"
 
 static const uint32_t table[256] = {
     0x00000000, 0xf26b8303, 0xe13b70f7, 0x1350f3f4, 0xc79a971f, 0x35f1141c,
@@ -55,4 +58,38 @@ uint32_t prompb_crc32c(uint32_t crc, const void *data, size_t len)
     while (len--)
         crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
     return ~crc;
+}
+
+int prompb_chunked_frame_next(const void *buf, size_t len, size_t max_msg, const uint8_t **msg,
+                              size_t *msg_len, size_t *frame_len, prompb_error *err)
+{
+    const uint8_t *p = buf, *end = p + len;
+    uint64_t n;
+    int rc = wire_varint(&p, end, &n);
+    if (rc == WIRE_E_TRUNC)
+        return 1;
+    if (rc) {
+        prompb_err_set(err, PROMPB_ERR_PROTOBUF, PROMPB_NO_SERIES, 0,
+                       "invalid frame: bad length varint");
+        return -EINVAL;
+    }
+    if (n > max_msg) {
+        prompb_err_set(err, PROMPB_ERR_TOO_LARGE, PROMPB_NO_SERIES, 0,
+                       "frame of %llu bytes exceeds the limit of %zu", (unsigned long long)n,
+                       max_msg);
+        return -EMSGSIZE;
+    }
+    if ((size_t)(end - p) < 4 || (size_t)(end - p) - 4 < n)
+        return 1;
+    uint32_t want = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    p += 4;
+    if (prompb_crc32c(0, p, (size_t)n) != want) {
+        prompb_err_set(err, PROMPB_ERR_PROTOBUF, PROMPB_NO_SERIES, 0,
+                       "corrupted frame; checksum mismatch");
+        return -EINVAL;
+    }
+    *msg = p;
+    *msg_len = (size_t)n;
+    *frame_len = (size_t)(p + n - (const uint8_t *)buf);
+    return 0;
 }

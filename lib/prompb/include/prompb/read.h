@@ -116,6 +116,14 @@ int prompb_chunked_frame_append(prompb_buf *out, int64_t query_index,
                                 const prompb_chunk *chunks, size_t chunk_count,
                                 prompb_error *err);
 
+/* Splits the next frame off a STREAMED_XOR_CHUNKS body (a client's view,
+ * used by tests of the remote-read server). On success (msg, msg_len) is the
+ * ChunkedReadResponse message inside buf (borrowed) and frame_len the bytes
+ * to skip. Returns 0, 1 when buf holds only part of a frame (read more),
+ * -EINVAL for a bad varint or checksum mismatch, -EMSGSIZE over max_msg. */
+int prompb_chunked_frame_next(const void *buf, size_t len, size_t max_msg, const uint8_t **msg,
+                              size_t *msg_len, size_t *frame_len, prompb_error *err);
+
 /* CRC-32C (Castagnoli), as used by the frame checksum. crc starts at 0. */
 uint32_t prompb_crc32c(uint32_t crc, const void *data, size_t len);
 
