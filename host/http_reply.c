@@ -263,8 +263,17 @@ static void finish(hreq *r)
         if (s->m_requests)
             host_metric_add(s->m_requests, lv, 1);
         const char *dv[] = { r->lst->name, route, NULL };
+        double secs = (double)(http_now_ns() - r->start_ns) / 1e9;
         if (s->m_duration)
-            host_metric_observe(s->m_duration, dv, (double)(http_now_ns() - r->start_ns) / 1e9);
+            host_metric_observe(s->m_duration, dv, secs);
+        if (host_log_get_level() <= AION_LOG_DEBUG) { /* access log */
+            char dur[32];
+            snprintf(dur, sizeof(dur), "%.6f", secs);
+            const char *kv[] = { "listener", r->lst->name, "method", method_name(r->method),
+                                 "path", r->path, "code", code, "duration", dur,
+                                 "remote", r->remote, NULL };
+            host_log_kv(AION_LOG_DEBUG, "http", "request", kv);
+        }
     }
     post_reply(r);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "log.h"
 #include "metrics.h"
 #include "test_http_util.h"
 
@@ -374,8 +375,10 @@ static int setup_mw(void **state)
 static void test_metrics(void **state)
 {
     (void)state;
+    host_log_set_level(AION_LOG_DEBUG); /* exercises the access log */
     for (int i = 0; i < 3; i++)
         assert_int_equal(th_get(port, "/a", resp, sizeof(resp)), 200);
+    host_log_set_level(AION_LOG_INFO);
     assert_int_equal(th_get(port, "/missing", resp, sizeof(resp)), 404);
     for (int i = 0; i < 200 && host_http_in_flight() > 0; i++)
         usleep(10 * 1000);
