@@ -1,12 +1,19 @@
 /* label_replace and label_join (Prometheus 2.42 functions.go). Regexes are
- * compiled with PCRE2, anchored like Go's "^(?:re)$"; the replacement uses
- * Go's Regexp.ExpandString rules ($1, ${1}, $name, ${name}, $$). */
+ * checked by lib/labels' Go-syntax translator (so errors carry Go's texts)
+ * and run on PCRE2 fully anchored, like Go's "^(?:re)$", with Go's `.`
+ * (no newline) and `$` (end of text); the replacement uses Go's
+ * Regexp.ExpandString rules ($1, ${1}, $name, ${name}, $$). */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "eval_internal.h"
+
+/* lib/labels' Go-regexp-to-PCRE2 translator (lib/labels/internal.h; not yet
+ * in its public header). Used only to validate with Go's error texts: its
+ * output drops capture groups, which label_replace needs. */
+int labels__re_translate(const char *re, size_t len, char **out, size_t *outlen, char *err, size_t errlen);
 
 
 typedef struct lblctx {
@@ -193,20 +200,37 @@ int pq_label_fn(pq_ev *ev, const promql_node *n, pq_val *args, pq_val *out)
         c.src = s->string.value;
         c.srcl = s->string.len;
         char *pat = malloc(re->string.len + 8);
+        char emsg[512];
         if (!pat)
             return pq_oom(q);
         memcpy(pat, "^(?:", 4);
         memcpy(pat + 4, re->string.value, re->string.len);
         memcpy(pat + 4 + re->string.len, ")$", 3);
-        int ec;
+        /* Go compiles the wrapped pattern; its errors quote that */
+        rc = labels__re_translate(pat, re->string.len + 6, NULL, NULL, emsg, sizeof emsg);
+        if (rc < 0) {
+            free(pat);
+            return rc == -ENOMEM ? pq_oom(q)
+                                 : pq_errorf(q, -EINVAL, "invalid regular expression in label_replace(): %s", emsg);
+        }
+        int ec = PCRE2_ERROR_NOMEMORY;
         PCRE2_SIZE eo;
-        c.re = pcre2_compile((PCRE2_SPTR)pat, re->string.len + 6, PCRE2_UTF | PCRE2_DOTALL, &ec, &eo, NULL);
+        pcre2_compile_context *cc = pcre2_compile_context_create(NULL);
+        if (cc)
+            pcre2_set_newline(cc, PCRE2_NEWLINE_LF);
+        c.re = cc ? pcre2_compile((PCRE2_SPTR)pat, re->string.len + 6,
+                                  PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C,
+                                  &ec, &eo, cc)
+                  : NULL;
+        if (cc)
+            pcre2_compile_context_free(cc);
         free(pat);
         if (!c.re) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(ec, msg, sizeof msg);
             return pq_errorf(q, -EINVAL, "invalid regular expression in label_replace(): %s", (char *)msg);
         }
+        (void)pcre2_jit_compile(c.re, PCRE2_JIT_COMPLETE);
         c.md = pcre2_match_data_create_from_pattern(c.re, NULL);
         if (!c.md) {
             rc = pq_oom(q);

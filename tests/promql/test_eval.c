@@ -310,7 +310,16 @@ static void test_label_fn_errors(void **state)
     char err[512];
     assert_int_equal(query(m, NULL, "label_replace(a, \"dst\", \"$1\", \"src\", \"(.*\")", 0, &r, err, sizeof err),
                      -EINVAL);
-    assert_non_null(strstr(err, "invalid regular expression in label_replace()"));
+    assert_string_equal(err, "invalid regular expression in label_replace(): error parsing regexp: missing closing ): "
+                             "`^(?:(.*)$`");
+    /* Go's `.` does not match a newline, `$` is the end of the text */
+    add(m, "nl", "src", "a\nb", NULL, NULL, 0, 1);
+    assert_int_equal(query(m, NULL, "label_replace(nl, \"dst\", \"x\", \"src\", \"a.b\")", 0, &r, err, sizeof err), 0);
+    assert_null(lv(&r.series[0], "dst"));
+    promql_result_free(&r);
+    assert_int_equal(query(m, NULL, "label_replace(nl, \"dst\", \"x\", \"src\", \"a\\\\nb\")", 0, &r, err, sizeof err), 0);
+    assert_string_equal(lv(&r.series[0], "dst"), "x");
+    promql_result_free(&r);
     assert_int_equal(query(m, NULL, "label_replace(a, \"0dst\", \"$1\", \"src\", \"(.*)\")", 0, &r, err, sizeof err),
                      -EINVAL);
     assert_string_equal(err, "invalid destination label name in label_replace(): 0dst");
