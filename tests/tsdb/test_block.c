@@ -348,6 +348,51 @@ static void test_index_layout(void **state)
     free(root);
 }
 
+/* Deletions recorded in tombstones hide exactly those samples; a series
+ * deleted entirely disappears. (test_promtool checks promtool agrees.) */
+static void test_block_tombstones(void **state)
+{
+    (void)state;
+    char *root = td_mkdtemp();
+    td_data d;
+    td_generate(&d, 8, 300, 1700006400000);
+    char ulid[27], dir[600], err[256];
+    assert_int_equal(td_write(&d, root, ulid, NULL), 0);
+    snprintf(dir, sizeof(dir), "%s/%s", root, ulid);
+    assert_int_equal(td_tombstone(&d, dir), 0);
+    tsdb_block *b;
+    assert_int_equal(tsdb_block_open(dir, &b, err, sizeof(err)), 0);
+    tsdb_series_set *ss;
+    assert_int_equal(tsdb_block_select(b, INT64_MIN, INT64_MAX, NULL, 0, &ss, err, sizeof(err)), 0);
+    for (size_t k = 0; k < d.n; k++) {
+        const td_series *s = &d.s[k];
+        if (s->n == 0)
+            continue;
+        assert_int_equal(tsdb_series_set_next(ss), 1);
+        size_t nl, nc;
+        const labels_label *ls = tsdb_series_set_labels(ss, &nl);
+        assert_true(labels_equal(ls, nl, s->ls, s->nls));
+        const tsdb_chunk *cs = tsdb_series_set_chunks(ss, &nc);
+        tsdb_sample_iter it;
+        tsdb_sample_iter_init(&it, cs, nc, INT64_MIN, INT64_MAX);
+        int64_t t;
+        double v;
+        for (size_t i = 0; i < s->n; i++) {
+            assert_int_equal(tsdb_sample_iter_next(&it, &t, &v), 1);
+            assert_int_equal(t, s->ts[i]);
+            assert_int_equal(u64(v), u64(s->vs[i]));
+        }
+        assert_int_equal(tsdb_sample_iter_next(&it, &t, &v), 0);
+        tsdb_sample_iter_free(&it);
+    }
+    assert_int_equal(tsdb_series_set_next(ss), 0);
+    tsdb_series_set_free(ss);
+    tsdb_block_close(b);
+    td_free(&d);
+    td_rm_rf(root);
+    free(root);
+}
+
 /* Invalid input to the writer is refused and leaves no directory behind. */
 static int bad_get(void *ctx, size_t i, tsdb_block_series *out)
 {
@@ -724,6 +769,7 @@ int main(void)
         cmocka_unit_test(test_ulid),
         cmocka_unit_test(test_index_layout),
         cmocka_unit_test(test_block_value_lookup),
+        cmocka_unit_test(test_block_tombstones),
         cmocka_unit_test(test_block_write_rejects),
         cmocka_unit_test(test_chunks_segments),
         cmocka_unit_test(test_block_corrupt),

@@ -176,6 +176,33 @@ static void test_promtool_block(void **state)
     free(root);
 }
 
+/* promtool honours the tombstones we write, exactly as our reader does. */
+static void test_promtool_tombstones(void **state)
+{
+    (void)state;
+    char *root = td_mkdtemp();
+    char db[512], scratch[512], cmd[2048], dir[600];
+    snprintf(db, sizeof(db), "%s/db", root);
+    snprintf(scratch, sizeof(scratch), "%s/scratch", root);
+    assert_int_equal(mkdir(db, 0755), 0);
+    td_data d;
+    td_generate(&d, 8, 300, 1700006400000);
+    char ulid[27];
+    assert_int_equal(td_write(&d, db, ulid, NULL), 0);
+    snprintf(dir, sizeof(dir), "%s/%s", db, ulid);
+    assert_int_equal(td_tombstone(&d, dir), 0);
+    copy_scratch(db, scratch);
+    int st;
+    snprintf(cmd, sizeof(cmd), "promtool tsdb dump '%s' 2>/dev/null", scratch);
+    char *out = run(cmd, &st);
+    assert_int_equal(st, 0);
+    check_dump(&d, out);
+    free(out);
+    td_free(&d);
+    td_rm_rf(root);
+    free(root);
+}
+
 int main(void)
 {
     if (system("promtool --version >/dev/null 2>&1") != 0) {
@@ -184,6 +211,7 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_promtool_block),
+        cmocka_unit_test(test_promtool_tombstones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
