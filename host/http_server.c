@@ -395,8 +395,35 @@ static void on_request(struct evhttp_request *ev, void *arg)
 
 /* ---- loops ---- */
 
+/* SO_REUSEPORT would let us share a port another process (a second aiond)
+ * also opened with SO_REUSEPORT, silently splitting the traffic: before the
+ * first bind of a fixed port, make sure nobody holds it. */
+static int probe_port_free(http_listener *l, char *err, size_t errlen)
+{
+    int fd = socket(l->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    int rc = 0;
+    if (bind(fd, (struct sockaddr *)&l->ss, l->sslen) != 0 && errno == EADDRINUSE) {
+        seterr(err, errlen, "listener '%s': cannot listen on %s: address already in use",
+               l->name, l->address);
+        rc = -EADDRINUSE;
+    }
+    close(fd);
+    return rc;
+}
+
 static int bind_socket(http_listener *l, char *err, size_t errlen)
 {
+    if (!l->port) {
+        uint16_t want = ntohs(l->ss.ss_family == AF_INET ? ((struct sockaddr_in *)&l->ss)->sin_port
+                                                         : ((struct sockaddr_in6 *)&l->ss)->sin6_port);
+        int rc = want ? probe_port_free(l, err, errlen) : 0;
+        if (rc)
+            return rc;
+    }
     int fd = socket(l->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         seterr(err, errlen, "listener '%s': socket: %s", l->name, strerror(errno));

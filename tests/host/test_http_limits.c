@@ -440,6 +440,23 @@ static void test_listener_config_errors(void **state)
     host_http_free();
     host_workers_free();
     close(taken);
+
+    /* the same with SO_REUSEPORT on the other socket (say a second aiond):
+     * still refused, not silently shared */
+    taken = th_listen_any_reuseport();
+    assert_true(taken > 0);
+    assert_int_equal(host_workers_start(1, 8), 0);
+    assert_int_equal(host_http_init(2, err, sizeof(err)), 0);
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", th_listen_port);
+    c.address = addr;
+    assert_int_equal(host_http_add_listener(&c, err, sizeof(err)), 0);
+    assert_int_equal(host_http_start(err, sizeof(err)), -EADDRINUSE);
+    assert_non_null(strstr(err, "already in use"));
+    host_http_shutdown(0);
+    host_workers_stop(0);
+    host_http_free();
+    host_workers_free();
+    close(taken);
     /* teardown's th_stop must find a running server */
     port = th_start(NULL, register_routes);
 }

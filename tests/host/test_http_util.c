@@ -176,9 +176,11 @@ int th_wait_closed(int fd, int timeout_ms)
 
 int th_listen_port;
 
-int th_listen_any(void)
+static int listen_any(int reuseport)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && reuseport)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &reuseport, sizeof(reuseport));
     struct sockaddr_in sa = { .sin_family = AF_INET };
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t sl = sizeof(sa);
@@ -190,4 +192,14 @@ int th_listen_any(void)
     }
     th_listen_port = ntohs(sa.sin_port);
     return fd;
+}
+
+int th_listen_any(void)
+{
+    return listen_any(0);
+}
+
+int th_listen_any_reuseport(void)
+{
+    return listen_any(1);
 }

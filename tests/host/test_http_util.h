@@ -42,6 +42,8 @@ int64_t th_now_ms(void);
 /* A plain listening socket on 127.0.0.1:0 (no SO_REUSEPORT); returns the fd
  * and sets th_listen_port. */
 int th_listen_any(void);
+/* The same with SO_REUSEPORT set. */
+int th_listen_any_reuseport(void);
 extern int th_listen_port;
 
 #endif
