@@ -23,6 +23,7 @@ static const char *const metrics[] = {
 
 typedef struct {
     prompb_buf snappy;       /* compressed body */
+    prompb_buf raw;          /* the same, decompressed (for the no-snappy cases) */
     size_t samples;
 } payload;
 
@@ -122,7 +123,7 @@ static void make_v2(int req, prompb_buf *out)
     free(ts);
 }
 
-enum { SNAPPY, PBC, FAST, FAST_VALID, V2_FAST_VALID, V2_PBC };
+enum { SNAPPY, PBC, FAST, FAST_VALID, V2_FAST_VALID, V2_PBC, RAW_FAST, RAW_FAST_VALID };
 
 static void run(const char *name, int mode, payload *p, double secs)
 {
@@ -134,6 +135,17 @@ static void run(const char *name, int mode, payload *p, double secs)
     do {
         for (int i = 0; i < NREQ; i++) {
             payload *q = &p[i];
+            if (mode == RAW_FAST || mode == RAW_FAST_VALID) {
+                if (prompb_write_decode_v1(&r, q->raw.data, q->raw.len, NULL) ||
+                    r.sample_count != q->samples)
+                    abort();
+                if (mode == RAW_FAST_VALID &&
+                    prompb_validate(&r, PROMPB_VALIDATE_LEGACY_NAMES, NULL, NULL) != 0)
+                    abort();
+                samples += q->samples;
+                bytes += q->snappy.len;
+                continue;
+            }
             if (prompb_snappy_uncompress(q->snappy.data, q->snappy.len, 64 << 20, &body, NULL))
                 abort();
             switch (mode) {
@@ -201,6 +213,9 @@ int main(int argc, char **argv)
         v1[req].samples = SERIES_PER_REQ;
         raw += scratch.len;
         comp += v1[req].snappy.len;
+        if (prompb_snappy_uncompress(v1[req].snappy.data, v1[req].snappy.len, 64 << 20,
+                                     &v1[req].raw, NULL))
+            return 1;
         make_v2(req, &v2[req].snappy);
         v2[req].samples = SERIES_PER_REQ;
     }
@@ -211,10 +226,13 @@ int main(int argc, char **argv)
     run("v1 snappy + protobuf-c unpack (malloc)", PBC, v1, secs);
     run("v1 snappy + zero-copy decode", FAST, v1, secs);
     run("v1 snappy + zero-copy decode + validation", FAST_VALID, v1, secs);
+    run("v1 zero-copy decode only (no snappy)", RAW_FAST, v1, secs);
+    run("v1 zero-copy decode + validation (no snappy)", RAW_FAST_VALID, v1, secs);
     run("v2 snappy + protobuf-c unpack (malloc)", V2_PBC, v2, secs);
     run("v2 snappy + zero-copy decode + validation", V2_FAST_VALID, v2, secs);
     for (int i = 0; i < NREQ; i++) {
         prompb_buf_free(&v1[i].snappy);
+        prompb_buf_free(&v1[i].raw);
         prompb_buf_free(&v2[i].snappy);
     }
     prompb_buf_free(&scratch);
