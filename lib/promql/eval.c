@@ -158,18 +158,11 @@ int pq_eval_vector_selector(pq_ev *ev, const promql_node *vs, bool ts_values, pq
                 if (j < 0 || p[j].t < pq_tsub(ref, lb) || pq_is_stale(p[j].v))
                     continue;
             }
-            if (!o) {
-                if (pq_val_add_series(out, ls[i], &o) < 0)
-                    return pq_oom(q);
-                o->t = malloc(ev->nsteps * sizeof *o->t);
-                o->v = malloc(ev->nsteps * sizeof *o->v);
-                if (!o->t || !o->v)
-                    return pq_oom(q);
-                o->cap = (uint32_t)ev->nsteps;
-            }
-            o->t[o->n] = ts;
-            o->v[o->n] = ts_values ? (double)p[j].t / 1000.0 : p[j].v;
-            o->n++;
+            if (!o && pq_val_add_series(out, ls[i], &o) < 0)
+                return pq_oom(q);
+            /* grows by doubling: short-lived series in long ranges stay small */
+            if (pq_series_push(o, ts, ts_values ? (double)p[j].t / 1000.0 : p[j].v) < 0)
+                return pq_oom(q);
         }
         if (o)
             PQ_TRY(pq_add_samples(q, o->n));

@@ -172,6 +172,13 @@ static int step_fn(pq_ev *ev, void *ctx, pq_vec *in, size_t nin, int64_t ts, siz
     return 0;
 }
 
+static int step_dropname(pq_ev *ev, void *ctx, pq_vec *in, size_t nin, int64_t ts, size_t step, pq_vec *out)
+{
+    for (size_t i = 0; i < in[0].n; i++)
+        PQ_TRY(push_noname(ev, out, in[0].s[i].m, in[0].s[i].v, ts));
+    return 0;
+}
+
 /* Prometheus createLabelsForAbsentFunction. */
 static const pq_lset *absent_labels(pq_query *q, const promql_node *arg)
 {
@@ -300,21 +307,16 @@ int pq_eval_call(pq_ev *ev, const promql_node *n, pq_val *out)
                 pq_val_free(&v);
                 return rc;
             }
-            /* drop names; duplicates are an error as in rangeEval */
-            pq_map seen = {0};
-            for (size_t i = 0; i < v.ns && rc == 0; i++) {
-                v.s[i].m = pq_noname(q, v.s[i].m);
-                bool isnew;
-                if (!v.s[i].m || !pq_map_put(&seen, pq_ptrkey(v.s[i].m), &isnew))
-                    rc = pq_oom(q);
-                else if (!isnew)
-                    rc = pq_errorf(q, -EINVAL, "vector cannot contain metrics with the same labelset");
-            }
-            pq_map_free(&seen);
+            /* drop names, with rangeEval's per-step duplicate check */
+            pq_val res = {0};
+            fnctx c = {.n = n, .fn = PROMQL_FN_ABS};
+            rc = pq_range_eval(ev, &v, 1, step_dropname, &c, &res);
+            pq_val_free(&v);
             if (rc < 0) {
-                pq_val_free(&v);
+                pq_val_free(&res);
                 return rc;
             }
+            v = res;
             *out = v;
             return 0;
         }
