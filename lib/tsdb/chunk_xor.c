@@ -197,8 +197,11 @@ int tsdb_xor_enc_resume(tsdb_xor_enc *e, const uint8_t *data, size_t len)
     e->v = d.v;
     e->tdelta = d.tdelta;
     e->count = d.total;
-    e->leading = d.leading;
-    e->trailing = d.trailing;
+    /* No window yet (all values equal so far): start like a fresh encoder,
+     * so the bytes equal those of one continuous encoding. (Prometheus'
+     * Appender() starts from window 0/0 here; both decode the same.) */
+    e->leading = d.window ? d.leading : 0xff;
+    e->trailing = d.window ? d.trailing : 0;
     return 0;
 }
 
@@ -295,6 +298,7 @@ static int rd_value(tsdb_xor_dec *d)
             return -1;
         d->leading = (uint8_t)lz;
         d->trailing = (uint8_t)(64 - lz - sig);
+        d->window = 1;
         d->pos += 13;
     } else {
         d->pos += 2;

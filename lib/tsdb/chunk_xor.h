@@ -61,7 +61,8 @@ static inline size_t tsdb_xor_enc_mem(const tsdb_xor_enc *e) { return e->cap; }
 uint8_t *tsdb_xor_enc_take(tsdb_xor_enc *e, uint32_t *len);
 
 /* Re-opens an existing chunk for appending (e.g. on WAL/chunk replay):
- * copies data and restores the state Prometheus' Appender() would have.
+ * copies data and restores the encoder state, so appending continues the
+ * chunk exactly as if it had never been closed.
  * e must be empty. Returns 0, -ENOMEM, or TSDB_ERR_CORRUPT. */
 int tsdb_xor_enc_resume(tsdb_xor_enc *e, const uint8_t *data, size_t len);
 
@@ -73,6 +74,7 @@ typedef struct tsdb_xor_dec {
     uint16_t total;   /* samples announced by the header */
     uint16_t read;    /* samples decoded */
     uint8_t leading, trailing;
+    uint8_t window;   /* a leading/trailing window has been read */
     int64_t t;
     uint64_t tdelta;
     uint64_t v;

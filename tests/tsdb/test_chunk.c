@@ -224,6 +224,33 @@ static void test_xor_roundtrip(void **state)
     }
 }
 
+/* Resuming a chunk whose values were all equal (no XOR window yet) still
+ * continues byte-identically. */
+static void test_xor_resume_constant(void **state)
+{
+    (void)state;
+    for (int cut = 1; cut <= 4; cut++) {
+        tsdb_xor_enc a, b;
+        tsdb_xor_enc_init(&a);
+        for (int i = 0; i < 8; i++) {
+            assert_int_equal(tsdb_xor_enc_append(&a, 1000 * i, i < 5 ? 42.0 : 42.5 + i), 0);
+            if (i + 1 == cut) {
+                uint32_t l;
+                const uint8_t *p = tsdb_xor_enc_bytes(&a, &l);
+                assert_int_equal(tsdb_xor_enc_resume(&b, p, l), 0);
+            }
+        }
+        for (int i = cut; i < 8; i++)
+            assert_int_equal(tsdb_xor_enc_append(&b, 1000 * i, i < 5 ? 42.0 : 42.5 + i), 0);
+        uint32_t la, lb;
+        const uint8_t *pa = tsdb_xor_enc_bytes(&a, &la), *pb = tsdb_xor_enc_bytes(&b, &lb);
+        assert_int_equal(la, lb);
+        assert_memory_equal(pa, pb, la);
+        tsdb_xor_enc_free(&a);
+        tsdb_xor_enc_free(&b);
+    }
+}
+
 static void test_xor_limit(void **state)
 {
     (void)state;
@@ -365,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_xor_vectors),
         cmocka_unit_test(test_xor_old_padding),
         cmocka_unit_test(test_xor_roundtrip),
+        cmocka_unit_test(test_xor_resume_constant),
         cmocka_unit_test(test_xor_limit),
         cmocka_unit_test(test_iter_plain),
         cmocka_unit_test(test_iter_overlap),
