@@ -17,6 +17,27 @@
  * Thread-safety: the engine has no global mutable state; several queries can
  * run at once in different threads as long as each queryable tolerates that.
  * A promql_memstore must not be written while a query reads it.
+ *
+ * Known differences from Prometheus 2.42 (everything else is meant to answer
+ * bit for bit or within float rounding; tools/promql-test checks the upstream
+ * test scripts):
+ *   - Ties: topk/bottomk/sort/sort_desc among equal values (or NaNs) follow
+ *     label order with Go's insertion sort for up to 12 elements and a stable
+ *     merge sort above; Prometheus uses storage order (series creation order)
+ *     and Go's unstable pdqsort, so it is not deterministic there either.
+ *     histogram_quantile and count_values emit groups in first-seen order
+ *     (Go: map order).
+ *   - Date functions (hour(), year(), ...) on NaN, +-Inf or values outside
+ *     int64 give NaN; Go converts those to an arbitrary date.
+ *   - Timestamps, offsets, ranges and @ values are clamped to +-2^62 ms
+ *     instead of wrapping around.
+ *   - The sample limit counts loaded window samples and result points; its
+ *     peak accounting differs from Prometheus' in detail. A query or
+ *     subquery with more steps than max_samples fails with the same error.
+ *   - label_replace regexes run on PCRE2 (syntax errors use Go's texts);
+ *     see lib/labels for the few Go/PCRE2 regex differences.
+ *   - Native histograms are not supported: histogram_count/_sum/_fraction
+ *     return nothing on float data (as 2.42 does).
  */
 #ifndef PROMQL_PROMQL_H
 #define PROMQL_PROMQL_H
