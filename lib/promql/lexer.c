@@ -151,10 +151,9 @@ static void fmt_sharp_u(char *buf, size_t n, int r)
 {
     uint32_t u = r < 0 ? 0xFFFD : (uint32_t)r;
     pqp_buf b = {0};
-    pqp_buf_go_quote_rune(&b, u);
-    bool printable = b.s && b.s[1] != '\\';
-    if (printable)
-        snprintf(buf, n, "U+%04X %s", (unsigned)u, b.s);
+    pqp_buf_utf8(&b, u);
+    if (b.s && pqp_rune_printable(u))
+        snprintf(buf, n, "U+%04X '%s'", (unsigned)u, b.s);
     else
         snprintf(buf, n, "U+%04X", (unsigned)u);
     free(b.s);
@@ -618,7 +617,13 @@ void pqp_token_desc(const char *in, const pqp_token *t, pqp_buf *b)
     default:
         break;
     }
-    if (t->type > T_OPS_START && t->type < T_OPS_END) {
+    if (t->type == T_AT) {
+        /* Prometheus 2.42 lacks '@' in its item names and prints the raw
+         * yacc token number; kept so error texts match. */
+        pqp_buf_adds(b, "\"<Item 57385>\" <op:");
+        pqp_buf_add(b, v, n);
+        pqp_buf_adds(b, ">");
+    } else if (t->type > T_OPS_START && t->type < T_OPS_END) {
         pqp_buf_adds(b, "<op:");
         pqp_buf_add(b, v, n);
         pqp_buf_adds(b, ">");

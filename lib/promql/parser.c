@@ -218,10 +218,17 @@ NOINLINE static bool parse_grouping_list(pqp_parser *p, char ***out, size_t *n_o
         pqp_oom(p);
         return false;
     }
-    pqp_next(p); /* ')' */
-    *out = v;
+    *out = v; /* current token stays ')': callers may check before advancing */
     *n_out = n;
-    return !p->failed;
+    return true;
+}
+
+static bool can_start_expr(pqp_tok t)
+{
+    return t == T_NUMBER || t == T_STRING || t == T_LPAREN || t == T_LBRACE || t == T_ADD ||
+           t == T_SUB || t == T_IDENT || t == T_METRIC_IDENT || (t > T_AGG_START && t < T_AGG_END) ||
+           t == T_BY || t == T_WITHOUT || t == T_OFFSET || t == T_LAND || t == T_LOR ||
+           t == T_LUNLESS || t == T_START || t == T_END;
 }
 
 /* "(" args ")" of calls and aggregations; current token is "(". */
@@ -256,7 +263,8 @@ static bool parse_call_args(pqp_parser *p, promql_node ***args_out, size_t *n_ou
             if (p->tok.type == T_COMMA) {
                 size_t comma = p->tok.pos;
                 pqp_next(p);
-                if (!p->failed && p->tok.type == T_RPAREN) {
+                /* Prometheus reduces `args ,` as soon as no expression can follow */
+                if (!p->failed && !can_start_expr(p->tok.type)) {
                     pqp_error(p, comma, comma + 1, "trailing commas not allowed in function call args");
                     break;
                 }
@@ -275,11 +283,26 @@ static bool parse_call_args(pqp_parser *p, promql_node ***args_out, size_t *n_ou
         free(args);
         return false;
     }
-    *end = p->tok.pos + 1;
-    pqp_next(p); /* ')' */
+    *end = p->tok.pos + 1; /* current token stays ')': callers check, then advance */
     *args_out = args;
     *n_out = n;
     return true;
+}
+
+/* Prometheus' newAggregateExpr checks. */
+static void check_agg_args(pqp_parser *p, promql_node *a, size_t n_args, size_t depth)
+{
+    size_t want = promql_aggop_has_param(a->aggregate.op) ? 2 : 1;
+    if (p->failed)
+        return;
+    if (n_args == 0)
+        pqp_error(p, a->pos_start, a->pos_end, "no arguments for aggregate expression provided");
+    else if (n_args != want)
+        pqp_error(p, a->pos_start, a->pos_end,
+                  "wrong number of arguments for aggregate expression provided, expected %zu, got %zu",
+                  want, n_args);
+    else
+        pqp_set_depth(p, depth + 1, a->pos_start);
 }
 
 static promql_node *parse_aggregate(pqp_parser *p, pqp_token optok)
@@ -298,32 +321,34 @@ static promql_node *parse_aggregate(pqp_parser *p, pqp_token optok)
         a->aggregate.without = p->tok.type == T_WITHOUT;
         have_mod = true;
         pqp_next(p);
-        if (!p->failed)
-            parse_grouping_list(p, &a->aggregate.grouping, &a->aggregate.n_grouping);
+        if (!p->failed && parse_grouping_list(p, &a->aggregate.grouping, &a->aggregate.n_grouping))
+            pqp_next(p);
     }
     if (!p->failed && p->tok.type != T_LPAREN)
         pqp_unexpected(p, "aggregation", NULL);
     size_t depth = 0;
-    if (!p->failed)
-        parse_call_args(p, &args, &n_args, &end, &depth);
+    bool have_args = !p->failed && parse_call_args(p, &args, &n_args, &end, &depth);
     p->agg_depth--;
+    a->pos_end = end;
+    /* With the modifier first, Prometheus checks the arguments before it
+     * reads the next token; otherwise it looks for a modifier first. */
+    if (have_args && have_mod)
+        check_agg_args(p, a, n_args, depth);
+    if (have_args)
+        pqp_next(p); /* ')' */
+    bool mod_after = false;
     if (!p->failed && !have_mod && (p->tok.type == T_BY || p->tok.type == T_WITHOUT)) {
         a->aggregate.without = p->tok.type == T_WITHOUT;
         pqp_next(p);
-        if (!p->failed && parse_grouping_list(p, &a->aggregate.grouping, &a->aggregate.n_grouping))
-            end = p->tok.pos; /* approximate: only starts matter for errors */
+        mod_after = !p->failed &&
+                    parse_grouping_list(p, &a->aggregate.grouping, &a->aggregate.n_grouping);
     }
-    a->pos_end = end;
-    if (!p->failed)
-        pqp_set_depth(p, depth + 1, a->pos_start);
-    if (!p->failed) {
-        size_t want = promql_aggop_has_param(a->aggregate.op) ? 2 : 1;
-        if (n_args == 0)
-            pqp_error(p, a->pos_start, end, "no arguments for aggregate expression provided");
-        else if (n_args != want)
-            pqp_error(p, a->pos_start, end,
-                     "wrong number of arguments for aggregate expression provided, expected %zu, got %zu",
-                     want, n_args);
+    if (have_args && !have_mod)
+        check_agg_args(p, a, n_args, depth);
+    if (mod_after) {
+        size_t d = p->last_depth;
+        pqp_next(p); /* the grouping's ')', after the checks as in Prometheus */
+        p->last_depth = d;
     }
     if (p->failed) {
         for (size_t i = 0; i < n_args; i++)
@@ -376,6 +401,9 @@ static promql_node *parse_call(pqp_parser *p, pqp_token name)
         promql_node_free(c);
         return NULL;
     }
+    size_t d = p->last_depth;
+    pqp_next(p); /* ')': after the name check, as Prometheus reduces the call first */
+    p->last_depth = d;
     return c;
 }
 
@@ -517,37 +545,61 @@ static promql_node *parse_unary(pqp_parser *p)
     return e;
 }
 
-static promql_node *parse_unary_inner(pqp_parser *p)
+/* A run of unary signs, applied innermost first. Collected in a loop
+ * rather than by recursion so long runs (`----1`) cannot exhaust the stack. */
+NOINLINE static promql_node *parse_signs(pqp_parser *p)
 {
-    if (p->tok.type == T_ADD || p->tok.type == T_SUB) {
-        pqp_token op = p->tok;
+    pqp_token *ops = NULL;
+    size_t n = 0, cap = 0;
+    promql_node *e = NULL;
+    while (!p->failed && (p->tok.type == T_ADD || p->tok.type == T_SUB)) {
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            pqp_token *no = realloc(ops, nc * sizeof *no);
+            if (!no) {
+                pqp_oom(p);
+                break;
+            }
+            ops = no;
+            cap = nc;
+        }
+        ops[n++] = p->tok;
         pqp_next(p);
-        if (p->failed)
-            return NULL;
-        /* Unary binds like '*' (Prometheus: %prec MUL): only '^' binds tighter. */
-        promql_node *e = parse_expr(p, PREC_POW);
-        if (!e)
-            return NULL;
-        if (e->kind == PROMQL_NODE_NUMBER) {
+    }
+    /* Unary binds like '*' (Prometheus: %prec MUL): only '^' binds tighter. */
+    if (!p->failed)
+        e = parse_expr(p, PREC_POW);
+    while (e && n > 0) {
+        pqp_token op = ops[--n];
+        if (e->kind == PROMQL_NODE_NUMBER) { /* folded, as Prometheus does */
             if (op.type == T_SUB)
                 e->number.value = -e->number.value;
             e->pos_start = op.pos;
-            return e;
+            continue;
         }
         promql_node *u = pqp_node_new(PROMQL_NODE_UNARY, op.pos, e->pos_end);
         if (!u) {
             promql_node_free(e);
+            e = NULL;
             pqp_oom(p);
-            return NULL;
+            break;
         }
         u->unary.op = op.type == T_SUB ? PROMQL_UNOP_SUB : PROMQL_UNOP_ADD;
         u->unary.expr = e;
+        e = u;
         if (!pqp_set_depth(p, p->last_depth + 1, u->pos_start)) {
-            promql_node_free(u);
-            return NULL;
+            promql_node_free(e);
+            e = NULL;
         }
-        return u;
     }
+    free(ops);
+    return e;
+}
+
+static promql_node *parse_unary_inner(pqp_parser *p)
+{
+    if (p->tok.type == T_ADD || p->tok.type == T_SUB)
+        return parse_signs(p);
     promql_node *e = parse_primary(p);
     return e ? pqp_parse_postfix(p, e) : NULL;
 }
@@ -568,13 +620,15 @@ NOINLINE static promql_vector_matching *parse_bin_modifiers(pqp_parser *p, bool 
     if (!p->failed && (p->tok.type == T_ON || p->tok.type == T_IGNORING)) {
         m->on = p->tok.type == T_ON;
         pqp_next(p);
-        if (!p->failed && parse_grouping_list(p, &m->labels, &m->n_labels) &&
-            (p->tok.type == T_GROUP_LEFT || p->tok.type == T_GROUP_RIGHT)) {
+        if (!p->failed && parse_grouping_list(p, &m->labels, &m->n_labels))
+            pqp_next(p);
+        if (!p->failed && (p->tok.type == T_GROUP_LEFT || p->tok.type == T_GROUP_RIGHT)) {
             m->card = p->tok.type == T_GROUP_LEFT ? PROMQL_CARD_MANY_TO_ONE
                                                   : PROMQL_CARD_ONE_TO_MANY;
             pqp_next(p);
-            if (!p->failed && p->tok.type == T_LPAREN)
-                parse_grouping_list(p, &m->include, &m->n_include);
+            if (!p->failed && p->tok.type == T_LPAREN &&
+                parse_grouping_list(p, &m->include, &m->n_include))
+                pqp_next(p);
         }
     }
     if (p->failed) {

@@ -135,6 +135,8 @@ void pqp_buf_go_float_f(pqp_buf *b, double v);
 /* Decodes one UTF-8 rune like Go's utf8.DecodeRune: returns the rune and
  * its width (>= 1 when n > 0); invalid input gives 0xFFFD width 1. */
 uint32_t pqp_utf8_decode(const unsigned char *s, size_t n, size_t *width);
+/* Go's strconv.IsPrint (table in parser_unicode.c). */
+bool pqp_rune_printable(uint32_t r);
 /* Appends r as UTF-8 (invalid runes as U+FFFD). */
 void pqp_buf_utf8(pqp_buf *b, uint32_t r);
 

@@ -139,27 +139,6 @@ void pqp_buf_utf8(pqp_buf *b, uint32_t r)
     }
 }
 
-/* Approximation of Go's unicode.IsPrint for runes >= 0x80: spaces other
- * than ' ', format characters, private use and non-characters are not
- * printable. Enough for quoting to stay readable and re-parseable. */
-static bool rune_printable(uint32_t r)
-{
-    if (r < 0x20 || r == 0x7F)
-        return false;
-    if (r < 0x7F)
-        return true;
-    if (r <= 0xA0 || r == 0xAD)
-        return false;
-    if (r == 0x1680 || (r >= 0x2000 && r <= 0x200F) || (r >= 0x2028 && r <= 0x202F) ||
-        (r >= 0x205F && r <= 0x206F) || r == 0x3000 || r == 0xFEFF ||
-        (r >= 0xFFF9 && r <= 0xFFFB) || r == 0xFFFE || r == 0xFFFF ||
-        (r >= 0x600 && r <= 0x605) || r == 0x61C || r == 0x6DD || r == 0x70F || r == 0x180E)
-        return false;
-    if ((r >= 0xE000 && r <= 0xF8FF) || r >= 0xF0000)
-        return false;
-    return true;
-}
-
 static void quote_rune_body(pqp_buf *b, uint32_t r, size_t width, const unsigned char *raw,
                             char quote)
 {
@@ -172,7 +151,7 @@ static void quote_rune_body(pqp_buf *b, uint32_t r, size_t width, const unsigned
         pqp_buf_addc(b, (char)r);
         return;
     }
-    if (rune_printable(r)) {
+    if (pqp_rune_printable(r)) {
         pqp_buf_utf8(b, r);
         return;
     }

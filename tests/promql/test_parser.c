@@ -324,6 +324,10 @@ static const struct {
      "\"\\a\\b\\f\\n\\r\\t\\v\\\\\\\" - \\xff\\xff\xe1\x88\xb4\xf0\x90\x84\x91\xf0\x90\x84\x91" "11☺\"",
      NULL},
     {"`\\a\\b`", "\"\\\\a\\\\b\"", NULL},
+    {"\"\\U000101FF \\u00a0 \\u200b \xe2\x98\xba \\U0001F600\"", "\"\\U000101ff \\u00a0 \\u200b \xe2\x98\xba \xf0\x9f\x98\x80\"", NULL},
+    {"---1", "-1", NULL},
+    {"- - foo", "--foo", "(u- (u- foo))"},
+    {"-1 ^ --2", "-1 ^ 2", "(u- (^ 1 2))"},
     {"\"\\x00\"", NULL, NULL},
 };
 
@@ -743,9 +747,20 @@ static void test_depth_limit(void **state)
     assert_string_equal(e.text, "1:1: parse error: expression nesting too deep (more than 1000 levels)");
     free(q);
     /* huge inputs fail cleanly instead of exhausting the stack */
+    /* sign runs are folded without recursion, as Prometheus folds them */
     q = repeat("-", 1000000, "1", "", 0);
+    assert_int_equal(promql_parse(q, strlen(q), &n, &e), 0);
+    assert_true(n->kind == PROMQL_NODE_NUMBER && n->number.value == 1);
+    promql_node_free(n);
+    free(q);
+    q = repeat("-", 999, "x", "", 0);
+    assert_int_equal(promql_parse(q, strlen(q), &n, &e), 0);
+    assert_int_equal(depth_of(n), PROMQL_MAX_DEPTH);
+    promql_node_free(n);
+    free(q);
+    q = repeat("-", 1000, "x", "", 0);
     assert_int_not_equal(promql_parse(q, strlen(q), &n, &e), 0);
-    assert_string_equal(e.msg, too_nested);
+    assert_string_equal(e.msg, too_deep);
     free(q);
     q = repeat("x offset 1m + ", 200000, "x", "", 0);
     assert_int_not_equal(promql_parse(q, strlen(q), &n, &e), 0);
