@@ -220,7 +220,7 @@ static void test_many_slow_connections(void **state)
     int64_t t0 = th_now_ms();
     assert_int_equal(th_get(port, "/ok", resp, sizeof(resp)), 200);
     int64_t took = th_now_ms() - t0;
-    assert_true(took < 1000); /* bounded well under 10 s */
+    assert_true(took < 3000); /* bounded well under 10 s */
     wait_conns(N, 3000);
     for (int i = 0; i < N; i++)
         close(fds[i]);
