@@ -100,7 +100,7 @@ typedef struct http_server {
     atomic_long in_flight;
     pthread_mutex_t wait_mu;     /* shutdown waits for in_flight == 0 */
     pthread_cond_t wait_cv;
-    aion_metric *m_requests, *m_duration, *m_conns, *m_inflight;
+    aion_metric *m_requests, *m_duration, *m_conns, *m_inflight, *m_refused;
 } http_server;
 
 enum { CONN_READING = 0, CONN_BUSY = 1, CONN_IDLE = 2, CONN_WRITING = 3 };

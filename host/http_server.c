@@ -81,6 +81,9 @@ int host_http_init(unsigned io_threads, char *err, size_t errlen)
                                  "Open HTTP connections.", conn_labels, NULL, 0);
     s->m_inflight = host_metric_new(AION_METRIC_GAUGE, "aion_http_requests_in_flight",
                                     "HTTP requests being handled.", NULL, NULL, 0);
+    s->m_refused = host_metric_new(AION_METRIC_COUNTER, "aion_http_connections_refused_total",
+                                   "Connections closed at once because the listener was full.",
+                                   conn_labels, NULL, 0);
     host_http_g = s;
     return 0;
 }
@@ -324,6 +327,10 @@ static void conn_attach(evutil_socket_t fd, short what, void *arg)
     evbuffer_add_cb(bufferevent_get_input(c->bev), conn_input, c);
     bufferevent_decref(c->bev);
     if (n > c->lst->max_conns || !c->timer || c->refuse) {
+        if (n > c->lst->max_conns && host_http_g->m_refused) {
+            const char *lv[] = { c->lst->name, NULL };
+            host_metric_add(host_http_g->m_refused, lv, 1);
+        }
         evhttp_connection_free(evcon); /* over the limit: close now */
         return;
     }

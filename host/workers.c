@@ -1,6 +1,8 @@
 /* host/workers.c: the worker pool (bounded ring queue) and the timer thread. */
 #include "workers.h"
 
+#include "metrics.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -36,6 +38,8 @@ typedef struct pool {
     size_t cap, head, len;
     bool stopping;             /* submits refused */
     bool quit;                 /* workers exit once the queue is empty */
+    unsigned busy;             /* workers running an item */
+    aion_metric *m_rejected;   /* submits refused because the queue was full */
     pthread_t *threads;
     unsigned nthreads;
 
@@ -103,15 +107,50 @@ static void *worker_main(void *arg)
         p->len--;
         if (p->len == 0)
             pthread_cond_broadcast(&p->drained);
+        p->busy++;
         pthread_mutex_unlock(&p->mu);
         j.fn(j.arg);
         pthread_mutex_lock(&p->mu);
+        p->busy--;
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
 static void *timer_main(void *arg);
+
+/* /metrics: read the pool at scrape time (through g_pool: the metric
+ * outlives the pool) */
+static void collect(aion_metric *m, void *arg)
+{
+    const char *which = arg;
+    pthread_mutex_lock(&g_pool_mu);
+    pool *p = g_pool;
+    double v = 0;
+    if (p) {
+        pthread_mutex_lock(&p->mu);
+        v = which[0] == 'q' ? (double)p->len : which[0] == 'b' ? (double)p->busy : (double)p->nthreads;
+        pthread_mutex_unlock(&p->mu);
+    }
+    pthread_mutex_unlock(&g_pool_mu);
+    host_metric_set(m, NULL, v);
+}
+
+static void register_metrics(pool *p)
+{
+    static const struct { const char *name, *help, *which; } g[] = {
+        { "aion_workers_queued", "Work items waiting for a worker thread.", "q" },
+        { "aion_workers_busy", "Worker threads running a work item.", "b" },
+        { "aion_workers_threads", "Worker threads.", "t" },
+    };
+    for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++) {
+        aion_metric *m = host_metric_new(AION_METRIC_GAUGE, g[i].name, g[i].help, NULL, NULL, 0);
+        if (m)
+            host_metric_on_collect(m, collect, (void *)g[i].which);
+    }
+    p->m_rejected = host_metric_new(AION_METRIC_COUNTER, "aion_workers_rejected_total",
+                                    "Work items refused because the queue was full.", NULL, NULL, 0);
+}
 
 int host_workers_start(unsigned nthreads, size_t queue_max)
 {
@@ -135,6 +174,7 @@ int host_workers_start(unsigned nthreads, size_t queue_max)
         return -ENOMEM;
     }
     p->cap = queue_max;
+    register_metrics(p);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->has_work, NULL);
     cond_init_mono(&p->drained);
@@ -171,8 +211,11 @@ static int submit_locked(pool *p, aion_work_fn fn, aion_work_fn drop, void *arg)
 {
     if (p->stopping)
         return -ESHUTDOWN;
-    if (p->len == p->cap)
+    if (p->len == p->cap) {
+        if (p->m_rejected)
+            host_metric_add(p->m_rejected, NULL, 1);
         return -EAGAIN;
+    }
     p->ring[(p->head + p->len) % p->cap] = (job){ fn, drop, arg };
     p->len++;
     pthread_cond_signal(&p->has_work);

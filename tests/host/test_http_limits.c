@@ -263,6 +263,15 @@ static void test_max_connections(void **state)
     int ms = th_wait_closed(extra, 2000);
     close(extra);
     assert_true(ms >= 0 && ms < 1000);
+    char *out = NULL;
+    size_t len = 0;
+    assert_int_equal(host_metrics_render(&out, &len), 0);
+    const char *needle = "aion_http_connections_refused_total{listener=\"main\"} ";
+    char *p = strstr(out, needle);
+    assert_non_null(p);
+    assert_true(atof(p + strlen(needle)) >= 1);
+    assert_non_null(strstr(out, "aion_http_connections{listener=\"main\"} 5\n"));
+    free(out);
     /* the first five still work */
     const char *raw = "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n";
     assert_int_equal(th_send(fds[0], raw, strlen(raw)), 0);

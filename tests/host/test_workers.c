@@ -8,9 +8,11 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "metrics.h"
 #include "workers.h"
 
 static atomic_int ran, dropped, running, max_running;
@@ -85,6 +87,14 @@ static void test_queue_full(void **state)
     for (int i = 0; i < 4; i++)
         assert_int_equal(host_work_submit_ex(count, on_drop, NULL), 0);
     assert_int_equal(host_work_submit(count, NULL), -EAGAIN);
+    char *out = NULL;
+    size_t len = 0;
+    assert_int_equal(host_metrics_render(&out, &len), 0);
+    assert_non_null(strstr(out, "\naion_workers_queued 4\n"));
+    assert_non_null(strstr(out, "\naion_workers_busy 1\n"));
+    assert_non_null(strstr(out, "\naion_workers_threads 1\n"));
+    assert_non_null(strstr(out, "\naion_workers_rejected_total "));
+    free(out);
     host_workers_stop(5000);
     assert_int_equal(atomic_load(&ran), 5);
     assert_int_equal(atomic_load(&dropped), 0);
@@ -222,5 +232,7 @@ int main(void)
         cmocka_unit_test(test_timer_self_cancel_and_stop),
         cmocka_unit_test(test_timer_cancel_while_queued),
     };
-    return cmocka_run_group_tests_name("workers", tests, NULL, NULL);
+    int rc = cmocka_run_group_tests_name("workers", tests, NULL, NULL);
+    host_metrics_free_all();
+    return rc;
 }
