@@ -1,12 +1,14 @@
 /* PromQL range-query benchmark (issue 5): 10k series, 1h at a 15 s step.
  *
- *   bench_promql [-r repeats] [-o file.om]
+ *   bench_promql [-r repeats] [-o file.om] [-d dump-prefix]
  *
  * Builds the data set in lib/promql's in-memory store and times range
  * queries over the last hour (241 steps) for rate, sum by, histogram_quantile
  * and a binary join. With -o it also writes the same samples as OpenMetrics
  * (for `promtool tsdb create-blocks-from openmetrics`, see run-prometheus.sh)
- * so Prometheus can be timed on identical data. */
+ * so Prometheus can be timed on identical data. With -d it writes each
+ * query's result to <prefix><i>.txt (`labels t value` lines) for comparing
+ * values with Prometheus (run-prometheus.sh does that). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,18 +84,35 @@ static int add_series(promql_memstore *m, FILE *om, const char *name, labels_lab
     return 0;
 }
 
+static void dump_result(const char *prefix, size_t qi, const promql_result *res)
+{
+    char path[1024], lb[4096];
+    snprintf(path, sizeof path, "%s%zu.txt", prefix, qi);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return;
+    for (size_t i = 0; i < res->n_series; i++) {
+        labels_format(res->series[i].labels, res->series[i].n_labels, lb, sizeof lb);
+        for (size_t j = 0; j < res->series[i].n_points; j++)
+            fprintf(f, "%s %lld %.17g\n", lb, (long long)res->series[i].points[j].t, res->series[i].points[j].v);
+    }
+    fclose(f);
+}
+
 int main(int argc, char **argv)
 {
     int repeats = 3;
-    const char *omfile = NULL;
+    const char *omfile = NULL, *dump = NULL;
     int c;
-    while ((c = getopt(argc, argv, "r:o:")) != -1) {
+    while ((c = getopt(argc, argv, "r:o:d:")) != -1) {
         if (c == 'r')
             repeats = atoi(optarg);
         else if (c == 'o')
             omfile = optarg;
+        else if (c == 'd')
+            dump = optarg;
         else {
-            fprintf(stderr, "usage: %s [-r repeats] [-o data.om]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-r repeats] [-o data.om] [-d dump-prefix]\n", argv[0]);
             return 2;
         }
     }
@@ -168,6 +187,8 @@ int main(int argc, char **argv)
             if (d < best)
                 best = d;
             ns = res.n_series;
+            if (dump && r == 0)
+                dump_result(dump, i, &res);
             promql_result_free(&res);
         }
         printf("%-90s %10.1f %8zu\n", queries[i], best * 1000, ns);
