@@ -23,6 +23,8 @@ int head_init(head *h, int64_t chunk_range, int64_t ooo_window, size_t max_serie
     pthread_rwlockattr_destroy(&ra);
     for (size_t i = 0; i < HEAD_STRIPES; i++)
         pthread_mutex_init(&h->stripes[i].mu, NULL);
+    pthread_mutex_init(&h->sorted_mu, NULL);
+    atomic_store(&h->series_gen, 1);
     atomic_store(&h->next_id, 1);
     atomic_store(&h->mint, INT64_MAX);
     atomic_store(&h->maxt, INT64_MIN);
@@ -62,6 +64,8 @@ void head_destroy(head *h)
         pthread_mutex_destroy(&h->stripes[i].mu);
     }
     free(h->stripes);
+    free(h->sorted);
+    pthread_mutex_destroy(&h->sorted_mu);
     postings_free(&h->post);
     intern_free(&h->strs);
     pthread_rwlock_destroy(&h->gc);
@@ -215,7 +219,15 @@ int head_get_or_create(head *h, const labels_label *ls, size_t n, uint64_t want_
             }
         }
     }
-    int rc = TSDB_ERR_LIMIT;
+    /* a new series: its labels must be a valid set (sorted, unique, named) */
+    int rc = -EINVAL;
+    if (n == 0)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        if (ls[i].name_len == 0 ||
+            (i > 0 && labels_str_cmp(ls[i - 1].name, ls[i - 1].name_len, ls[i].name, ls[i].name_len) >= 0))
+            goto out;
+    rc = TSDB_ERR_LIMIT;
     if ((h->max_series && atomic_load(&h->nseries) >= h->max_series) ||
         (h->max_bytes && atomic_load(&h->bytes) >= (int64_t)h->max_bytes))
         goto out;
@@ -234,6 +246,7 @@ int head_get_or_create(head *h, const labels_label *ls, size_t n, uint64_t want_
     s->maxt = INT64_MIN;
     tsdb_xor_enc_init(&s->enc);
     size_t strbytes = 0;
+    atomic_fetch_add(&h->series_gen, 1); /* before it can show up in postings (head_select) */
     pthread_rwlock_wrlock(&h->idx_lock);
     rc = index_series(h, s, ls, n, &strbytes);
     pthread_rwlock_unlock(&h->idx_lock);
@@ -484,6 +497,25 @@ void head_truncate(head *h, int64_t mint)
             series_free(s);
         }
         atomic_fetch_sub(&h->nseries, ndv);
+        atomic_fetch_add(&h->series_gen, 1);
+        /* release id segments emptied by churn (not the one ids come from);
+         * lock-free readers hold gc (read), which we exclude */
+        uint64_t cur = atomic_load(&h->next_id) >> HEAD_ID_SEG_BITS;
+        for (size_t i = 0; i < dead.n; i++) {
+            uint64_t seg = dead.v[i] >> HEAD_ID_SEG_BITS;
+            if (i > 0 && seg == dead.v[i - 1] >> HEAD_ID_SEG_BITS)
+                continue;
+            head_series **sg = atomic_load(&h->segs[seg]);
+            if (seg >= cur || !sg)
+                continue;
+            size_t j = 0;
+            while (j < (1u << HEAD_ID_SEG_BITS) && !sg[j])
+                j++;
+            if (j == (1u << HEAD_ID_SEG_BITS)) {
+                atomic_store(&h->segs[seg], NULL);
+                free(sg);
+            }
+        }
     }
     free(dv);
     idvec_free(&dead);

@@ -143,6 +143,11 @@ typedef struct head_stripe {
     char pad[64 - sizeof(pthread_mutex_t) % 64];
 } head_stripe;
 
+typedef struct head_sorted {
+    uint64_t ref;
+    head_series *s;
+} head_sorted;
+
 typedef struct head {
     pthread_rwlock_t gc;
     pthread_rwlock_t iso;
@@ -158,6 +163,13 @@ typedef struct head {
     _Atomic int64_t mint, maxt;      /* INT64_MAX/INT64_MIN when empty */
     _Atomic int64_t min_valid;       /* samples below are TOO_OLD */
     _Atomic uint64_t samples;
+    /* all series sorted by labels, reused by broad selects while no series
+     * was created or deleted (series_gen unchanged); guarded by sorted_mu */
+    pthread_mutex_t sorted_mu;
+    struct head_sorted *sorted;     /* (ref, series): scanning needs no series deref */
+    size_t nsorted;
+    uint64_t sorted_gen;
+    _Atomic uint64_t series_gen;     /* bumped before a series is indexed and when series are deleted */
     int64_t chunk_range;             /* block duration: chunks never span a boundary */
     int64_t ooo_window;
     size_t max_series, max_bytes;

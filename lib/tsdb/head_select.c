@@ -95,6 +95,59 @@ static bool has_range(const head_series *s, int64_t mint, int64_t maxt)
     return s->ooo && s->ooo->n && s->ooo->s[0].t <= maxt && s->ooo->s[s->ooo->n - 1].t >= mint;
 }
 
+/* Broad selects: filter the cached sorted list of all series by the ids
+ * instead of sorting the selection. Fills sv in label order and returns 1,
+ * or 0 when the cache cannot be used (the caller sorts). */
+static int from_sorted_cache(head *h, const idvec *ids, size_t nresolved, head_series **sv)
+{
+    uint64_t top = atomic_load(&h->next_id);
+    uint64_t *bits = calloc(top / 64 + 1, sizeof(uint64_t));
+    head_series **out = malloc(nresolved * sizeof(*out));
+    if (!bits || !out) {
+        free(bits);
+        free(out);
+        return 0;
+    }
+    for (size_t i = 0; i < ids->n; i++)
+        if (ids->v[i] < top)
+            bits[ids->v[i] / 64] |= 1ULL << (ids->v[i] % 64);
+    pthread_mutex_lock(&h->sorted_mu);
+    uint64_t gen = atomic_load(&h->series_gen);
+    if (!h->sorted || h->sorted_gen != gen) {
+        head_series **all;
+        size_t n;
+        free(h->sorted);
+        h->sorted = NULL;
+        if (head_all_series_sorted(h, &all, &n) == 0) {
+            h->sorted = malloc((n ? n : 1) * sizeof(head_sorted));
+            for (size_t i = 0; h->sorted && i < n; i++)
+                h->sorted[i] = (head_sorted){all[i]->ref, all[i]};
+            h->nsorted = n;
+            h->sorted_gen = gen;
+            free(all);
+        }
+    }
+    size_t k = 0;
+    for (size_t i = 0; h->sorted && i < h->nsorted; i++) {
+        uint64_t r = h->sorted[i].ref;
+        if (r < top && (bits[r / 64] >> (r % 64) & 1)) {
+            if (k == nresolved) { /* more than expected: stale cache */
+                k = SIZE_MAX;
+                break;
+            }
+            out[k++] = h->sorted[i].s;
+        }
+    }
+    pthread_mutex_unlock(&h->sorted_mu);
+    free(bits);
+    /* a series indexed while the cache was built may be missing: then sort */
+    bool ok = k == nresolved;
+    if (ok)
+        memcpy(sv, out, nresolved * sizeof(*sv));
+    free(out);
+    return ok;
+}
+
 int head_select(head *h, int64_t mint, int64_t maxt, const labels_matcher *const *ms, size_t nm,
                 tsdb_series_set **out)
 {
@@ -122,10 +175,10 @@ int head_select(head *h, int64_t mint, int64_t maxt, const labels_matcher *const
         if (hs)
             sv[nsv++] = hs;
     }
-    idvec_free(&ids);
     /* sort pointers, not the (larger) marks */
-    if (nsv > 1)
+    if (nsv > 1 && !(nsv >= 4096 && nsv * 32 >= atomic_load(&h->nseries) && from_sorted_cache(h, &ids, nsv, sv)))
         qsort(sv, nsv, sizeof(*sv), cmp_series);
+    idvec_free(&ids);
     size_t k = 0;
     pthread_rwlock_wrlock(&h->iso);
     for (size_t i = 0; i < nsv && rc == 0; i++) {

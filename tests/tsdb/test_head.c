@@ -327,6 +327,82 @@ static void test_matchers_and_labels(void **state)
     free(dir);
 }
 
+/* Broad selects reuse a cached sort of all series; it must stay complete and
+ * ordered when series are added. */
+static void check_sorted(tsdb_db *db, labels_matcher *m, size_t want)
+{
+    tsdb_querier *q;
+    assert_int_equal(tsdb_querier_new(db, INT64_MIN, INT64_MAX, &q), 0);
+    const labels_matcher *ms[1] = {m};
+    tsdb_series_set *ss;
+    char err[128];
+    assert_int_equal(tsdb_select(q, ms, 1, &ss, err, sizeof(err)), 0);
+    labels_label prev[3];
+    char pbuf[3][64];
+    size_t n = 0, pn = 0;
+    while (tsdb_series_set_next(ss) == 1) {
+        size_t nl;
+        const labels_label *l = tsdb_series_set_labels(ss, &nl);
+        if (n > 0)
+            assert_true(labels_cmp(prev, pn, l, nl) < 0);
+        assert_true(nl <= 3);
+        for (size_t i = 0; i < nl; i++) {
+            snprintf(pbuf[i], sizeof(pbuf[i]), "%.*s", (int)l[i].value_len, l[i].value);
+            prev[i] = l[i];
+            prev[i].value = pbuf[i];
+        }
+        pn = nl;
+        n++;
+    }
+    assert_int_equal(n, want);
+    tsdb_series_set_free(ss);
+    tsdb_querier_free(q);
+}
+
+static void test_broad_select_cache(void **state)
+{
+    char *dir = th_tmpdir("head");
+    tsdb_db *db = open_mem(dir, 0, 0);
+    tsdb_appender *a = tsdb_appender_new(db);
+    char err[256];
+    /* ids created in an order unrelated to label order */
+    for (long i = 0; i < 6000; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "%ld", (i * 7919) % 6000);
+        labels_label ls[3] = {labels_make("__name__", i % 3 ? "ma" : "mb"), labels_make("id", id),
+                              labels_make("job", i % 2 ? "x" : "y")};
+        assert_int_equal(tsdb_append(a, ls, 3, 1000, 1.0, NULL), 0);
+    }
+    assert_int_equal(tsdb_commit(a, err, sizeof(err)), 0);
+    labels_matcher *all = th_m(LABELS_MATCH_RE, "__name__", "m.*");
+    labels_matcher *job = th_m(LABELS_MATCH_EQ, "job", "x");
+    check_sorted(db, all, 6000);
+    check_sorted(db, all, 6000); /* from the cache */
+    check_sorted(db, job, 3000);
+    for (long i = 0; i < 10; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "new%ld", i);
+        labels_label ls[3] = {labels_make("__name__", "ma"), labels_make("id", id), labels_make("job", "x")};
+        assert_int_equal(tsdb_append(a, ls, 3, 2000, 1.0, NULL), 0);
+    }
+    assert_int_equal(tsdb_commit(a, err, sizeof(err)), 0);
+    check_sorted(db, all, 6010);
+    check_sorted(db, job, 3010);
+    /* invalid label sets are refused for new series */
+    labels_label bad[2] = {labels_make("b", "1"), labels_make("a", "2")};
+    assert_int_equal(tsdb_append(a, bad, 2, 3000, 1.0, NULL), -EINVAL);
+    assert_int_equal(tsdb_append(a, bad, 0, 3000, 1.0, NULL), -EINVAL);
+    labels_label dup[2] = {labels_make("a", "1"), labels_make("a", "2")};
+    assert_int_equal(tsdb_append(a, dup, 2, 3000, 1.0, NULL), -EINVAL);
+    tsdb_rollback(a);
+    labels_matcher_free(all);
+    labels_matcher_free(job);
+    tsdb_appender_free(a);
+    tsdb_close(db);
+    th_rmrf(dir);
+    free(dir);
+}
+
 /* ---- concurrency ---------------------------------------------------------------- */
 
 #define CW 3        /* writer threads */
@@ -438,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_ooo_window),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_matchers_and_labels),
+        cmocka_unit_test(test_broad_select_cache),
         cmocka_unit_test(test_concurrent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
