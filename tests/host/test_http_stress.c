@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -116,6 +118,64 @@ static void *client(void *arg)
     return NULL;
 }
 
+/* Garbage and truncated requests: the server must shrug them off. */
+static void *garbage_client(void *arg)
+{
+    unsigned seed = (unsigned)(uintptr_t)arg;
+    static const char *const starts[] = {
+        "GET /fast?id=", "POST /fast HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",
+        "GET /fast HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        "GET /%%%%%00%ff HTTP/1.1\r\nHost: t\r\n\r\n", "\r\n\r\n\r\n",
+        "GET /inline?a=%zz&&&==& HTTP/1.0\r\n\r\n", "BREW /fast HTTP/1.1\r\n\r\n",
+        "GET /fast HTTP/9.9\r\n\r\n", "GET /fast HTTP/1.1\r\nX: \x01\x02\xff\r\n\r\n",
+    };
+    char buf[512], sink[4096];
+    for (int i = 0; i < 150; i++) {
+        int fd = th_connect(port);
+        if (fd < 0)
+            continue;
+        const char *st = starts[rand_r(&seed) % (sizeof(starts) / sizeof(starts[0]))];
+        size_t n = strlen(st);
+        memcpy(buf, st, n);
+        size_t extra = rand_r(&seed) % 64;
+        for (size_t k = 0; k < extra && n < sizeof(buf); k++)
+            buf[n++] = (char)(rand_r(&seed) & 0xff);
+        th_send(fd, buf, n);
+        if (rand_r(&seed) % 2) { /* read whatever comes back, briefly */
+            struct timeval tv = { 0, 20000 };
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+            while (recv(fd, sink, sizeof(sink), 0) > 0)
+                ;
+        }
+        close(fd);
+    }
+    return NULL;
+}
+
+static void test_garbage(void **state)
+{
+    (void)state;
+    host_http_listener_cfg c;
+    host_http_listener_defaults(&c);
+    c.header_timeout_ms = 500;
+    c.request_timeout_ms = 1000;
+    port = th_start(&c, register_routes);
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, garbage_client, (void *)(uintptr_t)(100 + i)), 0);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    char resp[1024];
+    assert_int_equal(th_get(port, "/fast?id=x", resp, sizeof(resp)), 200);
+    assert_string_equal(th_body(resp), "fast x\n");
+    /* partial requests die by their deadline at the latest */
+    for (int i = 0; i < 300 && host_http_connections(NULL) > 0; i++)
+        usleep(10 * 1000);
+    assert_int_equal(host_http_connections(NULL), 0);
+    assert_int_equal(host_http_in_flight(), 0);
+    th_stop();
+}
+
 static void test_stress(void **state)
 {
     (void)state;
@@ -152,6 +212,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stress),
+        cmocka_unit_test(test_garbage),
     };
     int rc = cmocka_run_group_tests_name("http_stress", tests, NULL, NULL);
     host_metrics_free_all();
