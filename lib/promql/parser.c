@@ -347,6 +347,7 @@ static promql_node *parse_aggregate(pqp_parser *p, pqp_token optok)
         check_agg_args(p, a, n_args, depth);
     if (mod_after) {
         size_t d = p->last_depth;
+        a->pos_end = p->tok.pos + 1; /* the node ends at the grouping's ')' */
         pqp_next(p); /* the grouping's ')', after the checks as in Prometheus */
         p->last_depth = d;
     }

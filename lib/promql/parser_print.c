@@ -1,7 +1,8 @@
 /* Prints an AST back as PromQL, like Prometheus' printer.go (Node.String()).
  * Deliberate differences, so that printing always round-trips: a
  * group_left/group_right after an empty `ignoring()` is kept (Prometheus
- * drops it), and +Inf before `^` prints as `Inf`. */
+ * drops it), `__name__=""` in a selector without a name is kept, and +Inf
+ * before `^` prints as `Inf`. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,9 @@ static void print_selector(pqp_buf *b, const promql_node *n)
     }
     for (size_t i = 0; i < n->vector.n_matchers; i++) {
         const promql_matcher *m = &n->vector.matchers[i];
+        /* The name matcher is left out when it repeats the name written
+         * outside braces. (Prometheus also drops `__name__=""` when there is
+         * no name, which changes the query; we keep it.) */
         if (n->vector.name && m->op == PROMQL_MATCH_EQ && !strcmp(m->name, "__name__") &&
             m->value_len == strlen(n->vector.name) &&
             !memcmp(m->value, n->vector.name, m->value_len))

@@ -229,6 +229,7 @@ static const struct {
     {"{a=~\"b|\", c=\"d\"}", "{a=~\"b|\",c=\"d\"}", NULL},
     {"{a=~\"x*\", b!~\"\"}", "{a=~\"x*\",b!~\"\"}", NULL}, /* b!~"" needs b set */
     {"{a=\"\\n\"}", NULL, NULL},
+    {"{b=~\"a|b\", __name__=\"\"}", "{__name__=\"\",b=~\"a|b\"}", NULL}, /* Prometheus drops it */
     {"foo # comment\n  + bar", "foo + bar", NULL},
     {"foo{a=\"b\" # comment\n}", "foo{a=\"b\"}", NULL},
     /* ranges and subqueries */

@@ -85,6 +85,7 @@ static const struct {
     {"foo + bool 10", "1:5: parse error: bool modifier can only be used on comparison operators"},
     {"foo and bool 10", "1:5: parse error: bool modifier can only be used on comparison operators"},
     {"foo == on(bar) bool baz", "1:16: parse error: unexpected <bool>"},
+    {"1 + avg(x) without (b) - bool y", "1:24: parse error: bool modifier can only be used on comparison operators"},
     {"foo[5m] + 1", "1:1: parse error: binary expression must contain only scalar and instant vector types"},
     {"1 + foo[5m:]", "1:5: parse error: binary expression must contain only scalar and instant vector types"},
     {"\"a\" + 1", "1:1: parse error: binary expression must contain only scalar and instant vector types"},
