@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "eval_internal.h"
+#include "promql/parse.h"
 
 const promql_node *pq_unparen(const promql_node *n)
 {
@@ -564,4 +565,39 @@ int promql_exec_range(const promql_opts *opts, const promql_queryable *q, const 
                       size_t errlen)
 {
     return exec(opts, q, expr, start, end, step, false, out, err, errlen);
+}
+
+static int parse_for_query(const char *query, size_t len, promql_node **e, char *err, size_t errlen)
+{
+    promql_parse_error perr;
+    int rc = promql_parse(query, len, e, &perr);
+    if (rc < 0 && err && errlen)
+        snprintf(err, errlen, "%s", rc == -ENOMEM ? "out of memory" : perr.text);
+    return rc;
+}
+
+int promql_query_instant(const promql_opts *opts, const promql_queryable *q, const char *query, size_t len,
+                         int64_t t, promql_result *out, char *err, size_t errlen)
+{
+    promql_node *e = NULL;
+    memset(out, 0, sizeof *out);
+    int rc = parse_for_query(query, len, &e, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = promql_exec_instant(opts, q, e, t, out, err, errlen);
+    promql_node_free(e);
+    return rc;
+}
+
+int promql_query_range(const promql_opts *opts, const promql_queryable *q, const char *query, size_t len,
+                       int64_t start, int64_t end, int64_t step, promql_result *out, char *err, size_t errlen)
+{
+    promql_node *e = NULL;
+    memset(out, 0, sizeof *out);
+    int rc = parse_for_query(query, len, &e, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = promql_exec_range(opts, q, e, start, end, step, out, err, errlen);
+    promql_node_free(e);
+    return rc;
 }

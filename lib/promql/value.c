@@ -661,6 +661,13 @@ void pq_format_float_g(double v, char *buf, size_t len)
         pq_format_float(v, buf, len);
 }
 
+char *promql_format_value(double v, char *buf, size_t len)
+{
+    if (len)
+        pq_format_float(v, buf, len);
+    return buf;
+}
+
 /* ---- results -------------------------------------------------------------- */
 void promql_result_free(promql_result *r)
 {

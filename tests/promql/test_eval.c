@@ -365,6 +365,32 @@ static void test_memstore(void **state)
     promql_memstore_free(m);
 }
 
+static void test_query_helpers(void **state)
+{
+    (void)state;
+    promql_memstore *m = promql_memstore_new();
+    add(m, "a", NULL, NULL, NULL, NULL, 0, 0.1);
+    promql_queryable q = promql_memstore_queryable(m);
+    promql_result r;
+    char err[512];
+    assert_int_equal(promql_query_instant(NULL, &q, "a +", 3, 0, &r, err, sizeof err), -EINVAL);
+    assert_string_equal(err, "1:4: parse error: unexpected end of input");
+    assert_int_equal(promql_query_range(NULL, &q, "a * 3", 5, 0, 60000, 30000, &r, err, sizeof err), 0);
+    assert_int_equal(r.n_series, 1);
+    assert_int_equal(r.series[0].n_points, 3);
+    char b[400];
+    /* Go strconv.FormatFloat(v, 'f', -1, 64) as Prometheus' API prints */
+    assert_string_equal(promql_format_value(r.series[0].points[0].v, b, sizeof b), "0.30000000000000004");
+    promql_result_free(&r);
+    assert_string_equal(promql_format_value(1e21, b, sizeof b), "1000000000000000000000");
+    assert_string_equal(promql_format_value(-2.5e-5, b, sizeof b), "-0.000025");
+    assert_string_equal(promql_format_value(0, b, sizeof b), "0");
+    assert_string_equal(promql_format_value(-INFINITY, b, sizeof b), "-Inf");
+    assert_string_equal(promql_format_value(NAN, b, sizeof b), "NaN");
+    assert_string_equal(promql_format_value(123456789, b, sizeof b), "123456789");
+    promql_memstore_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_count_values_labels),
         cmocka_unit_test(test_label_fn_errors),
         cmocka_unit_test(test_memstore),
+        cmocka_unit_test(test_query_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

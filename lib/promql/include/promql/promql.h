@@ -147,6 +147,20 @@ int promql_exec_range(const promql_opts *opts, const promql_queryable *q,
                       const promql_node *expr, int64_t start, int64_t end, int64_t step,
                       promql_result *out, char *err, size_t errlen);
 
+/* Parse + exec in one call: a syntax or type error returns -EINVAL with
+ * Prometheus' text (`1:5: parse error: ...`) in err. */
+int promql_query_instant(const promql_opts *opts, const promql_queryable *q, const char *query, size_t len,
+                         int64_t t, promql_result *out, char *err, size_t errlen);
+int promql_query_range(const promql_opts *opts, const promql_queryable *q, const char *query, size_t len,
+                       int64_t start, int64_t end, int64_t step, promql_result *out, char *err, size_t errlen);
+
+/* Formats a sample value as Prometheus' HTTP API does (Go
+ * strconv.FormatFloat(v, 'f', -1, 64): shortest round-trip digits, no
+ * exponent; "NaN", "+Inf", "-Inf"). Writes at most len-1 bytes + NUL
+ * (len >= 32 is always enough except for huge magnitudes: use 400) and
+ * returns buf. */
+char *promql_format_value(double v, char *buf, size_t len);
+
 /* ---- in-memory store (tests, the conformance runner, benchmarks) -------- */
 
 typedef struct promql_memstore promql_memstore;
