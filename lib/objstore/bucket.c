@@ -297,6 +297,51 @@ int objstore_get(objstore_bucket *b, const char *name, uint64_t off, int64_t len
     return 0;
 }
 
+static int fd_write(void *ud, const void *data, size_t len)
+{
+    int fd = *(int *)ud;
+    const char *p = data;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? -errno : -EIO;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int objstore_download_file(objstore_bucket *b, const char *name, const char *path,
+                           objstore_err *err)
+{
+    static _Atomic unsigned counter;
+    clear_err(err);
+    char *tmp;
+    if (asprintf(&tmp, "%s.tmp-%d-%u", path, (int)getpid(), counter++) < 0)
+        return objstore_seterr(err, -ENOMEM, OBJSTORE_ERR_FATAL, 0, "ENOMEM", "out of memory");
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int rc = objstore_seterrno(err, errno, "create", tmp);
+        free(tmp);
+        return rc;
+    }
+    int rc = objstore_get_cb(b, name, 0, -1, fd_write, &fd, err);
+    if (rc < 0 && err && err->cls == OBJSTORE_OK)
+        objstore_seterrno(err, -rc, "write", tmp);
+    if (rc == 0 && fsync(fd) != 0)
+        rc = objstore_seterrno(err, errno, "fsync", tmp);
+    if (close(fd) != 0 && rc == 0)
+        rc = objstore_seterrno(err, errno, "close", tmp);
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = objstore_seterrno(err, errno, "rename to", path);
+    if (rc < 0)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
 int objstore_attributes(objstore_bucket *b, const char *name, objstore_attrs *attrs,
                         objstore_err *err)
 {

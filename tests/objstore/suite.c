@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -336,6 +337,28 @@ static void t_upload_file(void **state)
     unlink(path);
     expect_content("file/obj", 0, -1, d, n);
     expect_content("file/obj", 1 << 20, 200, d + (1 << 20), 123);
+
+    /* And back into a local file, atomically. */
+    char out[] = "/tmp/objstore-download-XXXXXX";
+    fd = mkstemp(out);
+    assert_true(fd >= 0);
+    close(fd);
+    ok(objstore_download_file(B, "file/obj", out, &e), &e);
+    FILE *f = fopen(out, "rb");
+    assert_non_null(f);
+    unsigned char *got = malloc(n + 1);
+    assert_non_null(got);
+    assert_int_equal(fread(got, 1, n + 1, f), n);
+    fclose(f);
+    assert_memory_equal(got, d, n);
+    free(got);
+    /* A missing object leaves the target untouched (still the download). */
+    assert_int_equal(objstore_download_file(B, "file/missing", out, &e), -ENOENT);
+    assert_int_equal(e.cls, OBJSTORE_ERR_NOT_FOUND);
+    struct stat st;
+    assert_int_equal(stat(out, &st), 0);
+    assert_int_equal(st.st_size, (off_t)n);
+    unlink(out);
     free(d);
 }
 

@@ -160,6 +160,12 @@ int objstore_get_cb(objstore_bucket *b, const char *name, uint64_t off, int64_t 
 int objstore_get(objstore_bucket *b, const char *name, uint64_t off, int64_t len,
                  void **data, size_t *size, objstore_err *err);
 
+/* Downloads a whole object into the local file path, atomically (written to
+ * "path.tmp-<pid>-<n>" then renamed): path is either complete or untouched.
+ * Parent directories must exist. */
+int objstore_download_file(objstore_bucket *b, const char *name, const char *path,
+                           objstore_err *err);
+
 typedef struct objstore_attrs {
     uint64_t size;
     int64_t last_modified;  /* unix seconds */
