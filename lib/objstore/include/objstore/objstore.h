@@ -50,8 +50,10 @@ typedef enum objstore_lookup {
 #define OBJSTORE_TOKEN_MAX 4096
 #define OBJSTORE_MAX_PART_CONCURRENCY 32
 
-/* Plain configuration; every string is stored inline (no ownership issues).
- * Fill with objstore_config_init, then objstore_config_set per key. */
+/* Plain configuration; every string is stored inline (no ownership issues;
+ * the struct is about 23 KB, mind small thread stacks). Fill with
+ * objstore_config_init, then objstore_config_set per key. Not thread-safe
+ * while being filled; read-only afterwards. */
 typedef struct objstore_config {
     objstore_type type;
     char prefix[OBJSTORE_STR_MAX];        /* prepended as prefix + "/" + name */
