@@ -428,6 +428,11 @@ static int cut_block(tsdb_db *db, int64_t mint, int64_t maxt, char *err, size_t 
         atomic_store(&h->min_valid, maxt);
     pthread_rwlock_wrlock(&h->gc);
     pthread_rwlock_unlock(&h->gc);
+    /* commits between the caller reading the head's mint and the barrier may
+     * have added older samples: the block must take them too */
+    int64_t hm = atomic_load(&h->mint);
+    if (hm < mint)
+        mint = hm;
 
     pthread_rwlock_rdlock(&h->gc);
     cut_src c = {.db = db, .mint = mint, .maxt = maxt};
