@@ -34,6 +34,28 @@ static int cmp_series_idx(const void *a, const void *b, void *ctx)
     return labels_cmp(x->labels, x->n_labels, y->labels, y->n_labels);
 }
 
+/* Union of two sorted point arrays into query memory; a's point wins on
+ * equal timestamps. */
+static int merge_points(pq_query *q, promql_series *a, const promql_series *b)
+{
+    promql_point *o = pq_arena_alloc(&q->arena, (a->n_points + b->n_points + 1) * sizeof *o);
+    if (!o)
+        return pq_oom(q);
+    size_t i = 0, j = 0, n = 0;
+    while (i < a->n_points || j < b->n_points) {
+        if (j >= b->n_points || (i < a->n_points && a->points[i].t <= b->points[j].t)) {
+            if (j < b->n_points && a->points[i].t == b->points[j].t)
+                j++;
+            o[n++] = a->points[i++];
+        } else {
+            o[n++] = b->points[j++];
+        }
+    }
+    a->points = o;
+    a->n_points = n;
+    return 0;
+}
+
 int pq_select(pq_ev *ev, const promql_node *vs, int64_t mint, int64_t maxt, int64_t range,
               const char *func, promql_series **out, size_t *n, const pq_lset ***lsets)
 {
@@ -91,18 +113,29 @@ int pq_select(pq_ev *ev, const promql_node *vs, int64_t mint, int64_t maxt, int6
     for (size_t i = 0; i < ns; i++)
         idx[i] = i;
     qsort_r(idx, ns, sizeof *idx, cmp_series_idx, set->series);
+    size_t k = 0;
     for (size_t i = 0; i < ns; i++) {
-        sorted[i] = set->series[idx[i]];
-        ls[i] = pq_intern(q, sorted[i].labels, sorted[i].n_labels);
-        if (!ls[i]) {
+        promql_series cur = set->series[idx[i]];
+        const pq_lset *m = pq_intern(q, cur.labels, cur.n_labels);
+        if (!m) {
             free(idx);
             rc = pq_oom(q);
             goto done;
         }
+        if (k > 0 && ls[k - 1] == m) {
+            /* the same series from several stores: merge, first one wins */
+            if ((rc = merge_points(q, &sorted[k - 1], &cur)) < 0) {
+                free(idx);
+                goto done;
+            }
+            continue;
+        }
+        sorted[k] = cur;
+        ls[k++] = m;
     }
     free(idx);
     *out = sorted;
-    *n = ns;
+    *n = k;
     *lsets = ls;
 done:
     for (size_t i = 0; i < nm; i++)

@@ -391,6 +391,44 @@ static void test_query_helpers(void **state)
     promql_memstore_free(m);
 }
 
+/* A queryable returning the same series twice (two "stores"). */
+static int dup_select(void *ctx, const labels_matcher *const *ms, size_t nm, int64_t mint, int64_t maxt,
+                      const promql_select_hints *h, promql_series_set *out, char *err, size_t errlen)
+{
+    static labels_label ls[1];
+    static promql_point a[] = {{0, 1}, {20000, 2}, {40000, 3}};
+    static promql_point b[] = {{10000, 10}, {20000, 20}, {50000, 50}};
+    ls[0] = labels_make("__name__", "x");
+    promql_series *s = calloc(2, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s[0] = (promql_series){ls, 1, a, 3};
+    s[1] = (promql_series){ls, 1, b, 3};
+    out->series = s;
+    out->n_series = 2;
+    return 0;
+}
+
+static void dup_release(void *ctx, promql_series_set *set)
+{
+    free(set->series);
+}
+
+static void test_duplicate_series_merge(void **state)
+{
+    (void)state;
+    promql_queryable q = {.select = dup_select, .release = dup_release};
+    promql_result r;
+    char err[256];
+    assert_int_equal(promql_query_instant(NULL, &q, "x[1m]", 5, 60000, &r, err, sizeof err), 0);
+    assert_int_equal(r.n_series, 1);
+    assert_int_equal(r.series[0].n_points, 5);
+    double want[] = {1, 10, 2, 3, 50};
+    for (size_t i = 0; i < 5; i++)
+        assert_true(r.series[0].points[i].v == want[i]);
+    promql_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_label_fn_errors),
         cmocka_unit_test(test_memstore),
         cmocka_unit_test(test_query_helpers),
+        cmocka_unit_test(test_duplicate_series_merge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

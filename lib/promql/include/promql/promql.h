@@ -82,8 +82,11 @@ typedef struct promql_select_hints {
 } promql_select_hints;
 
 /* What select() returns: series with their samples in [mint, maxt] (more
- * is fine). Series may come in any order (the engine sorts them by labels)
- * but label sets must be unique and sorted by name; points sorted by time.
+ * is fine). Series may come in any order (the engine sorts them by labels);
+ * each label set must be sorted by name. The same label set may appear more
+ * than once (e.g. from several stores): the engine merges those series'
+ * points, keeping the earlier series' sample on equal timestamps. Points
+ * sorted by time.
  * Stale markers (PROMQL_STALE_NAN_BITS) must be kept bit for bit. */
 typedef struct promql_series_set {
     promql_series *series;
