@@ -1,0 +1,146 @@
+/*
+ * receive/http.c: POST /api/v1/receive (Thanos' path) and /api/v1/write
+ * (Prometheus' path). Content negotiation as Prometheus' handler does it:
+ * the Content-Type's proto parameter picks remote write 1.0 or 2.0 (none =
+ * 1.0, unknown = 415), a Content-Encoding other than snappy is 415. The
+ * tenant comes from an auth plugin's identity, else the tenant header, else
+ * the default tenant. Status codes: docs/receive.md.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "receive.h"
+
+#define api recv_api
+
+/* Trims spaces of [*s, *e). */
+static void trim(const char **s, const char **e)
+{
+    while (*s < *e && isspace((unsigned char)**s))
+        (*s)++;
+    while (*e > *s && isspace((unsigned char)(*e)[-1]))
+        (*e)--;
+}
+
+/* 1 or 2, or 0 when the content type is not remote write (415). */
+static int content_version(const char *ct)
+{
+    if (!ct || !*ct)
+        return 1;
+    const char *s = ct, *e = strchr(ct, ';');
+    if (!e)
+        e = ct + strlen(ct);
+    const char *ms = s, *me = e;
+    trim(&ms, &me);
+    if ((size_t)(me - ms) != strlen("application/x-protobuf") ||
+        strncasecmp(ms, "application/x-protobuf", (size_t)(me - ms)) != 0)
+        return 0;
+    int version = 1;
+    while (*e == ';') {
+        s = e + 1;
+        e = strchr(s, ';');
+        if (!e)
+            e = s + strlen(s);
+        const char *eq = memchr(s, '=', (size_t)(e - s));
+        if (!eq)
+            continue;
+        const char *ks = s, *ke = eq, *vs = eq + 1, *ve = e;
+        trim(&ks, &ke);
+        trim(&vs, &ve);
+        if ((size_t)(ke - ks) != 5 || strncasecmp(ks, "proto", 5) != 0)
+            continue;
+        size_t vl = (size_t)(ve - vs);
+        if (vl == strlen("prometheus.WriteRequest") && strncmp(vs, "prometheus.WriteRequest", vl) == 0)
+            version = 1;
+        else if (vl == strlen("io.prometheus.write.v2.Request") &&
+                 strncmp(vs, "io.prometheus.write.v2.Request", vl) == 0)
+            version = 2;
+        else
+            return 0;
+    }
+    return version;
+}
+
+static void reply(recv *r, aion_http_req *req, int version, int64_t t0, const recv_outcome *o)
+{
+    if (version == 2) {
+        char n[32];
+        snprintf(n, sizeof n, "%" PRIu64, o->samples_written);
+        api->http_add_header(req, "X-Prometheus-Remote-Write-Samples-Written", n);
+        api->http_add_header(req, "X-Prometheus-Remote-Write-Histograms-Written", "0");
+        api->http_add_header(req, "X-Prometheus-Remote-Write-Exemplars-Written", "0");
+    }
+    if (o->status == 429 || o->status == 503)
+        api->http_add_header(req, "Retry-After", "1");
+    char code[8];
+    snprintf(code, sizeof code, "%d", o->status);
+    const char *lv[] = { code, NULL };
+    api->metric_add(r->m_requests, lv, 1);
+    api->metric_observe(r->m_duration, NULL, (double)(api->now_ms() - t0) / 1000.0);
+    if (o->status == 204 || o->status == 200)
+        api->http_reply(req, o->status, NULL, NULL, 0);
+    else
+        api->http_reply_text(req, o->status, "%s", o->msg);
+}
+
+static void handle_write(aion_http_req *req, void *arg)
+{
+    recv *r = arg;
+    int64_t t0 = api->now_ms();
+    recv_outcome o;
+    memset(&o, 0, sizeof o);
+    int version = content_version(api->http_header(req, "Content-Type"));
+    const char *enc = api->http_header(req, "Content-Encoding");
+    if (!version) {
+        o.status = 415;
+        snprintf(o.msg, sizeof o.msg, "unsupported Content-Type \"%s\": want application/x-protobuf "
+                 "(proto=prometheus.WriteRequest or proto=io.prometheus.write.v2.Request)",
+                 api->http_header(req, "Content-Type"));
+        reply(r, req, 0, t0, &o);
+        return;
+    }
+    if (enc && *enc && strcasecmp(enc, "snappy") != 0) {
+        o.status = 415;
+        snprintf(o.msg, sizeof o.msg, "unsupported Content-Encoding \"%s\": want snappy", enc);
+        reply(r, req, version, t0, &o);
+        return;
+    }
+    if (!atomic_load(&r->ready)) {
+        o.status = 503;
+        snprintf(o.msg, sizeof o.msg, "receive is not ready (replaying the WAL)");
+        reply(r, req, version, t0, &o);
+        return;
+    }
+    const aion_identity *id = api->http_identity(req);
+    const char *tenant = id && id->tenant && *id->tenant ? id->tenant : NULL;
+    if (!tenant) {
+        tenant = api->http_header(req, r->tenant_header);
+        if (!tenant || !*tenant)
+            tenant = r->default_tenant;
+    }
+    char err[256];
+    if (recv_tenant_check(tenant, strlen(tenant), err, sizeof err) < 0) {
+        o.status = 400;
+        snprintf(o.msg, sizeof o.msg, "bad tenant: %s", err);
+        reply(r, req, version, t0, &o);
+        return;
+    }
+    size_t len = 0;
+    const uint8_t *body = api->http_body(req, &len);
+    recv_ingest(r, tenant, version, body, len, &o);
+    if (o.status >= 400 && o.status != 409 && api->log_enabled(r->ctx, AION_LOG_DEBUG))
+        api->log(r->ctx, AION_LOG_DEBUG, "tenant %s: %d %s", tenant, o.status, o.msg);
+    reply(r, req, version, t0, &o);
+}
+
+int recv_http_register(recv *r)
+{
+    int rc = api->http_route(r->ctx, r->listener, AION_HTTP_POST, "/api/v1/receive", 0, handle_write, r);
+    if (rc == 0)
+        rc = api->http_route(r->ctx, r->listener, AION_HTTP_POST, "/api/v1/write", 0, handle_write, r);
+    return rc;
+}

@@ -1,0 +1,362 @@
+/*
+ * receive/ingest.c: the write path. recv_ingest decodes a remote-write body
+ * (snappy + zero-copy protobuf walk), validates every series, publishes the
+ * good ones as ONE message on the write topic and turns the outcome into an
+ * HTTP status. recv_on_write is the storage side: it subscribes to the
+ * write topic (so federate and third-party plugins store the same way) and
+ * appends into the tenant's TSDB, committing before it returns.
+ *
+ * Memory: a write message's payload is a recv_batch that owns the
+ * decompressed body the labels point into, the decoder's arrays and the
+ * aion_series array. When the last reference goes, the batch returns to a
+ * per-thread cache of one, so a steady stream of requests decodes without
+ * allocating (buffers only grow).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <prompb/snappy.h>
+#include <prompb/write.h>
+
+#include "receive.h"
+
+#define api recv_api
+
+/* Labels and samples are handed from prompb to the bus and tsdb without copying. */
+_Static_assert(sizeof(prompb_label) == sizeof(aion_label), "label layout");
+_Static_assert(offsetof(prompb_label, value_len) == offsetof(aion_label, value_len), "label layout");
+_Static_assert(sizeof(labels_label) == sizeof(aion_label), "label layout");
+_Static_assert(sizeof(prompb_sample) == sizeof(aion_sample), "sample layout");
+_Static_assert(offsetof(prompb_sample, value) == offsetof(aion_sample, v), "sample layout");
+
+typedef struct recv_batch {
+    aion_write_batch b;          /* the payload the bus sees */
+    prompb_buf body;             /* decompressed request; labels point into it */
+    prompb_write_request req;
+    aion_series *series;
+    size_t series_cap;
+    char tenant[RECV_TENANT_MAX + 1];
+} recv_batch;
+
+static pthread_key_t batch_key;
+static pthread_once_t batch_once = PTHREAD_ONCE_INIT;
+
+static void batch_destroy(void *p)
+{
+    recv_batch *b = p;
+    if (!b)
+        return;
+    prompb_buf_free(&b->body);
+    prompb_write_request_free(&b->req);
+    free(b->series);
+    free(b);
+}
+
+static void batch_key_init(void)
+{
+    pthread_key_create(&batch_key, batch_destroy);
+}
+
+static recv_batch *batch_get(void)
+{
+    pthread_once(&batch_once, batch_key_init);
+    recv_batch *b = pthread_getspecific(batch_key);
+    if (b) {
+        pthread_setspecific(batch_key, NULL);
+        return b;
+    }
+    b = calloc(1, sizeof *b);
+    if (b)
+        prompb_write_request_init(&b->req);
+    return b;
+}
+
+/* Message free function: back to this thread's cache, or freed. Huge
+ * buffers are not kept so one outlier request does not pin memory. */
+static void batch_release(void *payload, void *arg)
+{
+    (void)arg;
+    recv_batch *b = payload;
+    if (!pthread_getspecific(batch_key) && b->body.cap <= (64u << 20)) {
+        pthread_setspecific(batch_key, b);
+        return;
+    }
+    batch_destroy(b);
+}
+
+/* Extra per-series limits beyond prompb's validation. */
+static int check_limits(recv *r, const prompb_write_request *q, size_t i, char *msg, size_t len)
+{
+    const prompb_series *s = &q->series[i];
+    const prompb_label *ls = &q->labels[s->labels_start];
+    if (r->max_labels_per_series && s->labels_count > r->max_labels_per_series) {
+        snprintf(msg, len, "series %zu: %u labels, more than max_labels_per_series %zu", i,
+                 s->labels_count, r->max_labels_per_series);
+        return -1;
+    }
+    for (uint32_t k = 0; k < s->labels_count; k++) {
+        if (r->max_name_len && ls[k].name_len > r->max_name_len) {
+            snprintf(msg, len, "series %zu: label name \"%.*s...\" is %u bytes, more than max_label_name_length %zu",
+                     i, 32, ls[k].name, ls[k].name_len, r->max_name_len);
+            return -1;
+        }
+        if (r->max_value_len && ls[k].value_len > r->max_value_len) {
+            snprintf(msg, len, "series %zu: value of label \"%.*s\" is %u bytes, more than max_label_value_length %zu",
+                     i, (int)(ls[k].name_len > 64 ? 64 : ls[k].name_len), ls[k].name, ls[k].value_len,
+                     r->max_value_len);
+            return -1;
+        }
+    }
+    if (s->histogram_count) {
+        snprintf(msg, len, "series %zu: native histograms are not supported (%u refused)", i,
+                 s->histogram_count);
+        return -1;
+    }
+    return 0;
+}
+
+void recv_ingest(recv *r, const char *tenant, int version, const void *body, size_t len,
+                 recv_outcome *out)
+{
+    memset(out, 0, sizeof *out);
+    prompb_error pe;
+    memset(&pe, 0, sizeof pe);
+    recv_batch *b = batch_get();
+    if (!b) {
+        out->status = 500;
+        snprintf(out->msg, sizeof out->msg, "out of memory");
+        return;
+    }
+    int rc = prompb_snappy_uncompress(body, len, r->max_decompressed, &b->body, &pe);
+    if (rc == 0)
+        rc = version == 2 ? prompb_write_decode_v2(&b->req, b->body.data, b->body.len, &pe)
+                          : prompb_write_decode_v1(&b->req, b->body.data, b->body.len, &pe);
+    if (rc < 0) {
+        out->status = rc == -EMSGSIZE ? 413 : rc == -ENOMEM ? 500 : 400;
+        if (rc == -EMSGSIZE)
+            snprintf(out->msg, sizeof out->msg, "%s (max_decompressed_size %zu bytes)", pe.msg, r->max_decompressed);
+        else
+            snprintf(out->msg, sizeof out->msg, "%s", pe.msg[0] ? pe.msg : prompb_code_str(pe.code));
+        batch_release(b, NULL);
+        return;
+    }
+    const prompb_write_request *q = &b->req;
+    if (r->max_series_per_request && q->series_count > r->max_series_per_request) {
+        out->status = 413;
+        snprintf(out->msg, sizeof out->msg, "%zu series in the request, more than max_series_per_request %zu",
+                 q->series_count, r->max_series_per_request);
+        api->metric_add(r->m_invalid, NULL, (double)q->series_count);
+        batch_release(b, NULL);
+        return;
+    }
+    if (q->series_count > b->series_cap) {
+        aion_series *ns = realloc(b->series, q->series_count * sizeof *ns);
+        if (!ns) {
+            out->status = 500;
+            snprintf(out->msg, sizeof out->msg, "out of memory");
+            batch_release(b, NULL);
+            return;
+        }
+        b->series = ns;
+        b->series_cap = q->series_count;
+    }
+    size_t nbad = 0, ngood = 0;
+    uint64_t bad_samples = 0;
+    char first[512] = "";
+    for (size_t i = 0; i < q->series_count; i++) {
+        const prompb_series *s = &q->series[i];
+        char lim[400];
+        int bad = 0;
+        if (prompb_validate_series(q, i, r->validate_flags, &pe) < 0) {
+            bad = 1;
+            if (!nbad)
+                snprintf(first, sizeof first, "%s", pe.msg);
+        } else if (check_limits(r, q, i, lim, sizeof lim) < 0) {
+            bad = 1;
+            if (!nbad)
+                snprintf(first, sizeof first, "%s", lim);
+        }
+        if (bad) {
+            nbad++;
+            bad_samples += s->samples_count + s->histogram_count;
+            continue;
+        }
+        if (!s->samples_count)
+            continue; /* metadata or exemplars only: nothing to store */
+        b->series[ngood++] = (aion_series){
+            .labels = (const aion_label *)(const void *)&q->labels[s->labels_start],
+            .nlabels = s->labels_count,
+            .samples = (const aion_sample *)(const void *)&q->samples[s->samples_start],
+            .nsamples = s->samples_count,
+        };
+    }
+    if (nbad) {
+        api->metric_add(r->m_invalid, NULL, (double)nbad);
+        const char *lv[] = { "invalid", NULL };
+        api->metric_add(r->m_refused, lv, (double)bad_samples);
+    }
+    aion_write_result res;
+    memset(&res, 0, sizeof res);
+    rc = 0;
+    if (ngood) {
+        snprintf(b->tenant, sizeof b->tenant, "%s", tenant);
+        b->b.tenant = b->tenant;
+        b->b.series = b->series;
+        b->b.nseries = ngood;
+        aion_msg *m = api->msg_new(AION_MSG_WRITE_V1, b, batch_release, NULL);
+        if (!m) {
+            out->status = 500;
+            snprintf(out->msg, sizeof out->msg, "out of memory");
+            batch_release(b, NULL);
+            return;
+        }
+        rc = api->publish(r->ctx, AION_TOPIC_WRITE, m, &res);
+        api->msg_unref(m); /* may release b */
+    } else {
+        batch_release(b, NULL);
+    }
+    out->samples_written = res.samples_stored;
+
+    uint64_t conflicts = res.out_of_order + res.duplicate + res.too_old + res.too_new;
+    if (rc < 0 || res.status >= 500) {
+        out->status = res.status >= 500 ? res.status : 500;
+        snprintf(out->msg, sizeof out->msg, "storage failed: %s", res.message[0] ? res.message : strerror(-rc));
+    } else if (res.status == 429 || res.limited) {
+        out->status = 429;
+        snprintf(out->msg, sizeof out->msg, "%s; %" PRIu64 " series (%" PRIu64 " samples) refused, %" PRIu64 " samples stored",
+                 res.message[0] ? res.message : "limit reached", res.series_refused, res.limited,
+                 res.samples_stored);
+    } else if (nbad || (res.status >= 400 && res.status < 500)) {
+        out->status = res.status >= 400 && !nbad ? res.status : 400;
+        if (nbad)
+            snprintf(out->msg, sizeof out->msg, "%s (%zu bad series refused, %zu stored with %" PRIu64 " samples)",
+                     first, nbad, ngood, res.samples_stored);
+        else
+            snprintf(out->msg, sizeof out->msg, "%s", res.message);
+    } else if (conflicts) {
+        out->status = 409;
+        snprintf(out->msg, sizeof out->msg,
+                 "conflict: %" PRIu64 " out of order, %" PRIu64 " duplicate, %" PRIu64 " too old, %" PRIu64
+                 " too far in the future; %" PRIu64 " samples stored",
+                 res.out_of_order, res.duplicate, res.too_old, res.too_new, res.samples_stored);
+    } else {
+        out->status = 204;
+    }
+}
+
+/* ---- the storage side ---------------------------------------------------------- */
+
+static void set_failure(aion_write_result *res, int status, const char *fmt, const char *a, const char *b)
+{
+    if (res->status < status || !res->message[0]) {
+        if (status > res->status)
+            res->status = status;
+        snprintf(res->message, sizeof res->message, fmt, a, b);
+    }
+}
+
+int recv_on_write(const char *topic, aion_msg *msg, void *result, void *arg)
+{
+    (void)topic;
+    recv *r = arg;
+    aion_write_result local, *res = result ? result : &local;
+    if (!result)
+        memset(&local, 0, sizeof local);
+    if (strcmp(api->msg_type(msg), AION_MSG_WRITE_V1) != 0)
+        return 0;
+    const aion_write_batch *wb = api->msg_payload(msg);
+    if (!wb || wb->nseries == 0)
+        return 0;
+    const char *tname = wb->tenant ? wb->tenant : r->default_tenant;
+    char err[512];
+    recv_tenant *t = NULL;
+    int rc = recv_tenant_get(r, tname, true, &t, err, sizeof err);
+    if (rc < 0) {
+        set_failure(res, rc == -EINVAL ? 400 : rc == -EAGAIN ? 503 : 500, "tenant %s: %s", tname, err);
+        return rc;
+    }
+    tsdb_appender *a = tsdb_appender_new(t->db);
+    if (!a) {
+        set_failure(res, 500, "tenant %s: %s", tname, "out of memory");
+        return -ENOMEM;
+    }
+    int64_t maxt = api->now_ms() + r->future_window_ms;
+    uint64_t stored = 0, ooo = 0, dup = 0, old = 0, future = 0, limited = 0, refused_series = 0;
+    int fatal = 0;
+    for (size_t i = 0; i < wb->nseries && !fatal; i++) {
+        const aion_series *s = &wb->series[i];
+        const labels_label *ls = (const labels_label *)(const void *)s->labels;
+        tsdb_ref ref = 0;
+        for (uint32_t k = 0; k < s->nsamples; k++) {
+            const aion_sample *sm = &s->samples[k];
+            if (sm->t > maxt) {
+                future++;
+                continue;
+            }
+            int e = ref ? tsdb_append_ref(a, ref, sm->t, sm->v) : tsdb_append(a, ls, s->nlabels, sm->t, sm->v, &ref);
+            if (e == TSDB_ERR_NOT_FOUND) {
+                ref = 0;
+                e = tsdb_append(a, ls, s->nlabels, sm->t, sm->v, &ref);
+            }
+            if (e == 0) {
+                stored++;
+                continue;
+            }
+            if (e == TSDB_ERR_OUT_OF_ORDER) {
+                ooo++;
+            } else if (e == TSDB_ERR_DUPLICATE) {
+                dup++;
+            } else if (e == TSDB_ERR_TOO_OLD) {
+                old++;
+            } else if (e == TSDB_ERR_LIMIT) {
+                /* a new series past the tenant's limit: refuse it whole */
+                limited += s->nsamples - k;
+                refused_series++;
+                break;
+            } else {
+                fatal = e;
+                break;
+            }
+        }
+    }
+    if (fatal) {
+        tsdb_appender_free(a);
+        set_failure(res, fatal == TSDB_ERR_CLOSED ? 503 : 500, "tenant %s: append: %s", tname, tsdb_strerror(fatal));
+        return fatal < 0 ? fatal : -EIO;
+    }
+    rc = tsdb_commit(a, err, sizeof err);
+    tsdb_appender_free(a);
+    if (rc < 0) {
+        set_failure(res, rc == TSDB_ERR_CLOSED ? 503 : 500, "tenant %s: commit: %s", tname, err);
+        return rc;
+    }
+    res->samples_stored += stored;
+    res->out_of_order += ooo;
+    res->duplicate += dup;
+    res->too_old += old;
+    res->too_new += future;
+    res->limited += limited;
+    res->series_refused += refused_series;
+    if (refused_series) {
+        if (res->status < 429)
+            res->status = 429;
+        if (!res->message[0])
+            snprintf(res->message, sizeof res->message,
+                     "tenant %s: active series limit or memory budget reached (new series refused)", tname);
+    }
+    const char *tl[] = { tname, NULL };
+    api->metric_add(r->m_samples, tl, (double)stored);
+    api->metric_add(r->m_series, tl, (double)wb->nseries);
+    static const char *const reasons[] = { "out_of_order", "duplicate", "too_old", "too_new", "limit" };
+    uint64_t counts[] = { ooo, dup, old, future, limited };
+    for (size_t i = 0; i < 5; i++)
+        if (counts[i]) {
+            const char *lv[] = { reasons[i], NULL };
+            api->metric_add(r->m_refused, lv, (double)counts[i]);
+        }
+    return 0;
+}
