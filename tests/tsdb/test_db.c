@@ -272,11 +272,103 @@ static void test_ooo_into_block(void **state)
     free(dir);
 }
 
+/* ---- maintain while appenders and queriers run ------------------------------------ */
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define LW 2
+#define LSER 20
+#define LSTEPS 600 /* minutes: 10 hours, ~8 blocks cut under load */
+
+typedef struct lctx {
+    tsdb_db *db;
+    int w;
+    atomic_int *done;
+    pthread_barrier_t *bar; /* writers advance together: a lagging one would get TOO_OLD */
+} lctx;
+
+static void *load_writer(void *arg)
+{
+    lctx *c = arg;
+    tsdb_appender *a = tsdb_appender_new(c->db);
+    char name[8], err[128];
+    snprintf(name, sizeof(name), "w%d", c->w);
+    th_series s;
+    for (int t = 0; t < LSTEPS; t++) {
+        for (int i = 0; i < LSER; i++) {
+            th_make(&s, name, i);
+            int rc = tsdb_append(a, s.ls, 2, t * 60000LL, t, NULL);
+            if (rc != 0)
+                fail_msg("append t=%d: %s", t, tsdb_strerror(rc));
+        }
+        if (tsdb_commit(a, err, sizeof(err)) != 0)
+            fail_msg("commit: %s", err);
+        pthread_barrier_wait(c->bar);
+    }
+    tsdb_appender_free(a);
+    atomic_fetch_add(c->done, 1);
+    return NULL;
+}
+
+static void test_maintain_under_load(void **state)
+{
+    char *dir = th_tmpdir("dbload");
+    blocks_seen bs = {0};
+    tsdb_db *db = open_db(dir, &bs, 0);
+    atomic_int done = 0;
+    pthread_t th[LW];
+    lctx lc[LW];
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, LW);
+    for (int i = 0; i < LW; i++) {
+        lc[i] = (lctx){db, i, &done, &bar};
+        pthread_create(&th[i], NULL, load_writer, &lc[i]);
+    }
+    labels_matcher *m = th_m(LABELS_MATCH_RE, "__name__", "w.");
+    char err[256];
+    while (atomic_load(&done) < LW) {
+        assert_int_equal(tsdb_maintain(db, 0, err, sizeof(err)), 0);
+        /* every select sees each series with no gaps from its first sample */
+        tsdb_querier *q;
+        assert_int_equal(tsdb_querier_new(db, INT64_MIN, INT64_MAX, &q), 0);
+        size_t ns, nsamp;
+        assert_int_equal(th_count(q, m, &ns, &nsamp, NULL), 0);
+        tsdb_querier_free(q);
+    }
+    for (int i = 0; i < LW; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&bar);
+    assert_int_equal(tsdb_maintain(db, 0, err, sizeof(err)), 0);
+    assert_true(bs.n >= 6);
+    tsdb_querier *q;
+    assert_int_equal(tsdb_querier_new(db, INT64_MIN, INT64_MAX, &q), 0);
+    size_t ns, nsamp;
+    double sum;
+    assert_int_equal(th_count(q, m, &ns, &nsamp, &sum), 0);
+    assert_int_equal(ns, LW * LSER);
+    assert_int_equal(nsamp, (size_t)LW * LSER * LSTEPS);
+    assert_true(sum == (double)LW * LSER * (LSTEPS - 1) * LSTEPS / 2);
+    tsdb_querier_free(q);
+    tsdb_close(db);
+    /* and after a restart */
+    db = open_db(dir, &bs, 0);
+    assert_int_equal(tsdb_querier_new(db, INT64_MIN, INT64_MAX, &q), 0);
+    assert_int_equal(th_count(q, m, &ns, &nsamp, &sum), 0);
+    assert_int_equal(nsamp, (size_t)LW * LSER * LSTEPS);
+    tsdb_querier_free(q);
+    labels_matcher_free(m);
+    tsdb_close(db);
+    th_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_maintain_cuts_blocks),
         cmocka_unit_test(test_ooo_into_block),
+        cmocka_unit_test(test_maintain_under_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
