@@ -16,6 +16,7 @@ typedef struct win {
     int64_t start, end; /* window bounds (ms) */
     int64_t range;      /* ms */
     int64_t ts;         /* evaluation step time */
+    bool no_resets;     /* known: no value decreases within the window */
 } win;
 
 static void kahan_inc(double inc, double *sum, double *c)
@@ -67,7 +68,7 @@ static bool extrapolated_rate(const win *w, bool counter, bool rate, double *out
     if (w->n < 2)
         return false;
     double result = w->v[w->n - 1] - w->v[0];
-    if (counter) {
+    if (counter && !w->no_resets) {
         double prev = w->v[0];
         for (size_t i = 1; i < w->n; i++) {
             if (w->v[i] < prev)
@@ -274,6 +275,8 @@ int pq_eval_range_call(pq_ev *ev, const promql_node *n, size_t mi, pq_val *out)
     int64_t *btt = NULL;
     size_t capb = 0;
     bool *found = NULL;
+    uint32_t *resets = NULL;
+    size_t caprs = 0;
     int rc = 0;
     size_t na = n->call.n_args < PROMQL_FN_MAX_ARGS ? n->call.n_args : PROMQL_FN_MAX_ARGS;
     for (size_t i = 0; i < na && rc == 0; i++)
@@ -353,6 +356,23 @@ int pq_eval_range_call(pq_ev *ev, const promql_node *n, size_t mi, pq_val *out)
         }
         pq_series *o = NULL;
         size_t lo = 0, hi = 0;
+        /* resets[i]: value decreases among points 1..i; lets rate() skip
+         * its reset scan for windows without any (the common case) */
+        bool track = fn == PROMQL_FN_RATE || fn == PROMQL_FN_INCREASE;
+        if (track && caprs < np) {
+            free(resets);
+            caprs = np;
+            resets = malloc(caprs * sizeof *resets);
+            if (!resets) {
+                rc = pq_oom(q);
+                goto done;
+            }
+        }
+        if (track && np) {
+            resets[0] = 0;
+            for (size_t j = 1; j < np; j++)
+                resets[j] = resets[j - 1] + (v[j] < v[j - 1]);
+        }
         int64_t loaded = 0;
         for (size_t k = 0; k < ev->nsteps; k++) {
             int64_t ts = ev->start + (int64_t)k * ev->interval;
@@ -372,7 +392,8 @@ int pq_eval_range_call(pq_ev *ev, const promql_node *n, size_t mi, pq_val *out)
                 continue;
             }
             loaded += (int64_t)(hi - lo);
-            win w = {.t = t + lo, .v = v + lo, .n = hi - lo, .start = start, .end = end, .range = range, .ts = ts};
+            win w = {.t = t + lo, .v = v + lo, .n = hi - lo, .start = start, .end = end, .range = range, .ts = ts,
+                     .no_resets = track && resets[hi - 1] == resets[lo]};
             double p0 = 0, p1 = 0;
             if (fn == PROMQL_FN_QUANTILE_OVER_TIME)
                 p0 = other[0].sv ? other[0].sv[k] : 0;
@@ -448,5 +469,6 @@ done:
     free(bt);
     free(btt);
     free(found);
+    free(resets);
     return rc;
 }
