@@ -101,6 +101,13 @@ void host_http_free(void);
 /* Open connections of a listener (NULL = "main"), or -ENOENT. Thread-safe. */
 int host_http_connections(const char *listener);
 
+/* Bounds the request bodies held by requests in flight (all listeners):
+ * a request whose body would go past it gets 503 + Retry-After (one request
+ * is always admitted, whatever its size). 0 = no limit. Default
+ * HOST_HTTP_DEFAULT_MAX_INFLIGHT_BYTES. Call before host_http_start. */
+#define HOST_HTTP_DEFAULT_MAX_INFLIGHT_BYTES ((int64_t)512 << 20)
+void host_http_set_max_inflight_bytes(int64_t bytes);
+
 /* Requests in flight (dispatched to a handler, reply not yet written or
  * dropped). Thread-safe. */
 long host_http_in_flight(void);

@@ -98,6 +98,8 @@ typedef struct http_server {
     bool started;
     atomic_bool draining;        /* stop accepting: replies close connections */
     atomic_long in_flight;
+    atomic_llong inflight_bytes; /* request bodies of in_flight requests */
+    int64_t max_inflight_bytes;  /* 503 past it (0 = no limit) */
     pthread_mutex_t wait_mu;     /* shutdown waits for in_flight == 0 */
     pthread_cond_t wait_cv;
     aion_metric *m_requests, *m_duration, *m_conns, *m_inflight, *m_refused;
@@ -114,6 +116,7 @@ struct http_conn {
     int phase;
     hreq *cur;                   /* request being handled, or NULL */
     bool counted;                /* its reply is being written and counts as in flight */
+    size_t counted_bytes;        /* request body bytes counted with it */
     bool refuse;                 /* TLS set-up failed: close at attach */
     http_conn *hnext;            /* hash chain */
     char remote[64];
@@ -133,6 +136,7 @@ struct aion_http_req {
     atomic_int refs;
     atomic_bool replied;
     bool dispatched;             /* counted in in_flight until its reply is written or dropped */
+    size_t in_bytes;             /* body bytes counted in inflight_bytes */
     hreq *next;                  /* reply queue */
 
     http_listener *lst;
@@ -182,7 +186,7 @@ void http_dispatch(hreq *r);                 /* loop thread: route, then inline 
 void http_loop_wake(evutil_socket_t fd, short what, void *arg); /* loop thread: send queued replies */
 void http_conn_on_complete(struct evhttp_request *ev, void *arg);
 void http_conn_set_phase(http_conn *c, int phase);
-void http_inflight_done(void);               /* any thread */
+void http_inflight_done(size_t bytes);       /* any thread */
 void http_reply_dropped(hreq *r);            /* consume the reply reference without sending */
 int64_t http_now_ns(void);
 

@@ -123,7 +123,7 @@ void http_conn_on_complete(struct evhttp_request *ev, void *arg)
     (void)ev;
     if (c->counted) {
         c->counted = false;
-        http_inflight_done();
+        http_inflight_done(c->counted_bytes);
     }
     /* a pipelined request may already be (partly) buffered */
     size_t pending = evbuffer_get_length(bufferevent_get_input(c->bev));
@@ -132,11 +132,12 @@ void http_conn_on_complete(struct evhttp_request *ev, void *arg)
 
 /* A dispatched request stops counting as in flight once its reply is
  * written (or dropped): shutdown waits for that, not just for the handler. */
-void http_inflight_done(void)
+void http_inflight_done(size_t bytes)
 {
     http_server *s = host_http_g;
     if (!s)
         return;
+    atomic_fetch_sub(&s->inflight_bytes, (long long)bytes);
     if (s->m_inflight)
         host_metric_add(s->m_inflight, NULL, -1);
     if (atomic_fetch_sub(&s->in_flight, 1) == 1) {
@@ -149,7 +150,7 @@ void http_inflight_done(void)
 void http_reply_dropped(hreq *r)
 {
     if (r->dispatched)
-        http_inflight_done();
+        http_inflight_done(r->in_bytes);
     http_req_unref(r);
 }
 
@@ -197,12 +198,13 @@ static void send_on_loop(hreq *r)
         http_conn_set_phase(c, CONN_WRITING);
         evhttp_request_set_on_complete_cb(ev, http_conn_on_complete, c);
         c->counted = r->dispatched; /* done when written or when the connection dies */
+        c->counted_bytes = r->in_bytes;
     }
     evhttp_send_reply(ev, r->status, reason(r->status), buf);
     if (buf)
         evbuffer_free(buf);
     if (!c && r->dispatched)
-        http_inflight_done();
+        http_inflight_done(r->in_bytes);
     http_req_unref(r);
 }
 
@@ -391,6 +393,17 @@ void http_dispatch(hreq *r)
         return;
     }
     http_server *s = host_http_g;
+    size_t bytes = r->body_buf ? evbuffer_get_length(r->body_buf) : 0;
+    long long held = atomic_fetch_add(&s->inflight_bytes, (long long)bytes);
+    if (s->max_inflight_bytes > 0 && bytes > 0 && held > 0 &&
+        held + (long long)bytes > s->max_inflight_bytes) {
+        /* bodies waiting for handlers are bounded: shed load instead of memory */
+        atomic_fetch_sub(&s->inflight_bytes, (long long)bytes);
+        host_http_add_header(r, "Retry-After", "1");
+        host_http_reply_text(r, 503, "server busy");
+        return;
+    }
+    r->in_bytes = bytes;
     r->dispatched = true;
     atomic_fetch_add(&s->in_flight, 1);
     if (s->m_inflight)

@@ -66,6 +66,7 @@ int host_http_init(unsigned io_threads, char *err, size_t errlen)
         return -ENOMEM;
     }
     s->nloops = io_threads;
+    s->max_inflight_bytes = HOST_HTTP_DEFAULT_MAX_INFLIGHT_BYTES;
     pthread_mutex_init(&s->wait_mu, NULL);
     pthread_cond_init(&s->wait_cv, NULL);
     static const char *const req_labels[] = { "listener", "route", "method", "code", NULL };
@@ -222,6 +223,12 @@ int host_http_connections(const char *listener)
     return -ENOENT;
 }
 
+void host_http_set_max_inflight_bytes(int64_t bytes)
+{
+    if (host_http_g)
+        host_http_g->max_inflight_bytes = bytes > 0 ? bytes : 0;
+}
+
 long host_http_in_flight(void)
 {
     return host_http_g ? atomic_load(&host_http_g->in_flight) : 0;
@@ -270,7 +277,7 @@ static void conn_closed(struct evhttp_connection *evcon, void *arg)
         }
     }
     if (c->counted) /* a reply was being written */
-        http_inflight_done();
+        http_inflight_done(c->counted_bytes);
     evbuffer_remove_cb(bufferevent_get_input(c->bev), conn_input, c);
     if (c->timer)
         event_free(c->timer);

@@ -405,6 +405,49 @@ static void test_workers_saturated(void **state)
     close(b);
 }
 
+static void register_gate_ok(void)
+{
+    register_gate();
+    assert_int_equal(host_http_route(NULL, AION_HTTP_POST, "/gate", 0, h_gate, NULL, "test"), 0);
+    assert_int_equal(host_http_route(NULL, AION_HTTP_ANY, "/ok", 0, h_ok, NULL, "test"), 0);
+    host_http_set_max_inflight_bytes(1000);
+}
+
+static void test_inflight_body_budget(void **state)
+{
+    (void)state;
+    th_stop();
+    port = th_start(NULL, register_gate_ok);
+    gate_open = 0;
+    atomic_store(&gate_waiting, 0);
+    char body[800], raw[1200];
+    memset(body, 'x', sizeof(body));
+    int n = snprintf(raw, sizeof(raw), "POST /gate HTTP/1.1\r\nHost: t\r\nContent-Length: 800\r\n\r\n");
+    memcpy(raw + n, body, sizeof(body));
+    int a = th_connect(port);
+    assert_int_equal(th_send(a, raw, (size_t)n + sizeof(body)), 0);
+    for (int i = 0; i < 200 && atomic_load(&gate_waiting) == 0; i++)
+        usleep(5 * 1000);
+    assert_int_equal(atomic_load(&gate_waiting), 1);
+    /* 800 held + 800 > 1000: shed */
+    n = snprintf(raw, sizeof(raw), "POST /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 800\r\n\r\n");
+    memcpy(raw + n, body, sizeof(body));
+    raw[n + (int)sizeof(body)] = 0;
+    assert_int_equal(th_roundtrip(port, raw, resp, sizeof(resp)), 503);
+    /* small ones still fit */
+    assert_int_equal(th_get(port, "/ok", resp, sizeof(resp)), 200);
+    pthread_mutex_lock(&gate_mu);
+    gate_open = 1;
+    pthread_cond_broadcast(&gate_cv);
+    pthread_mutex_unlock(&gate_mu);
+    assert_int_equal(th_read_response(a, resp, sizeof(resp), 3000), 200);
+    close(a);
+    for (int i = 0; i < 200 && host_http_in_flight() > 0; i++)
+        usleep(5 * 1000);
+    assert_int_equal(th_roundtrip(port, raw, resp, sizeof(resp)), 200);
+    assert_string_equal(th_body(resp), "ok 800\n");
+}
+
 static void test_listener_config_errors(void **state)
 {
     (void)state;
@@ -489,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_graceful_shutdown),
         cmocka_unit_test(test_shutdown_deadline),
         cmocka_unit_test(test_workers_saturated),
+        cmocka_unit_test(test_inflight_body_budget),
         cmocka_unit_test(test_listener_config_errors),
     };
     int rc = cmocka_run_group_tests_name("http_limits", tests, setup, teardown);
