@@ -7,7 +7,8 @@
  *     series) and broad (all N series), select + iterate series and chunks.
  * Times are also given per CPU-second (thread CPU time), so figures stay
  * meaningful on a loaded machine.
- * Usage: bench_tsdb [series] */
+ *  4. WAL replay speed (series/4 series x 20 samples).
+ * Usage: bench_tsdb [series (1000000)] [samples per series for the memory run (30)] */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,7 +204,7 @@ static labels_matcher *mt(labels_match_type t, const char *n, const char *v)
     return m;
 }
 
-static void bench_memory_select(const char *base, long nseries)
+static void bench_memory_select(const char *base, long nseries, int nsamples)
 {
     char dir[512];
     snprintf(dir, sizeof(dir), "%s/memory", base);
@@ -234,7 +235,7 @@ static void bench_memory_select(const char *base, long nseries)
            "db open %.1f MiB\n",
            nseries, (double)(rss1 - rss_open) / nseries, (double)st.head_bytes / nseries,
            (rss_open - rss0) / 1048576.0);
-    for (int s = 1; s < 30; s++) {
+    for (int s = 1; s < nsamples; s++) {
         for (long i = 0; i < nseries; i++) {
             if ((rc = tsdb_append_ref(a, refs[i], s * 15000LL, (double)(i + s * (i % 7)))))
                 die("append", rc, NULL);
@@ -246,8 +247,8 @@ static void bench_memory_select(const char *base, long nseries)
     }
     long rss2 = rss_bytes();
     tsdb_get_stats(db, &st);
-    printf("memory at %ld series, 30 samples each: %6.0f bytes/series RSS delta (head estimate %.0f)\n",
-           nseries, (double)(rss2 - rss_open) / nseries, (double)st.head_bytes / nseries);
+    printf("memory at %ld series, %d samples each: %6.0f bytes/series RSS delta (head estimate %.0f)\n",
+           nseries, nsamples, (double)(rss2 - rss_open) / nseries, (double)st.head_bytes / nseries);
     free(refs);
     tsdb_appender_free(a);
 
@@ -284,16 +285,61 @@ static void bench_memory_select(const char *base, long nseries)
     tsdb_close(db);
 }
 
+/* WAL replay speed: n series x k samples written through the WAL, reopened. */
+static void bench_replay(const char *base, long nseries, int k)
+{
+    char dir[512], err[256];
+    snprintf(dir, sizeof(dir), "%s/replay", base);
+    tsdb_db *db = open_db(dir, true);
+    tsdb_appender *a = tsdb_appender_new(db);
+    tsdb_ref *refs = malloc(nseries * sizeof(*refs));
+    sbuf b;
+    int rc;
+    for (int s = 0; s < k; s++) {
+        for (long i = 0; i < nseries; i++) {
+            if (s == 0) {
+                mk(&b, i);
+                rc = tsdb_append(a, b.ls, 5, 0, (double)i, &refs[i]);
+            } else {
+                rc = tsdb_append_ref(a, refs[i], s * 15000LL, (double)(i + s));
+            }
+            if (rc)
+                die("append", rc, NULL);
+            if (i % BATCH == BATCH - 1 && (rc = tsdb_commit(a, err, sizeof(err))))
+                die("commit", rc, err);
+        }
+        if ((rc = tsdb_commit(a, err, sizeof(err))))
+            die("commit", rc, err);
+    }
+    tsdb_stats st;
+    tsdb_get_stats(db, &st);
+    uint64_t wal = st.wal_bytes;
+    free(refs);
+    tsdb_appender_free(a);
+    tsdb_close(db);
+    double t0 = now_s(), c0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
+    db = open_db(dir, true);
+    double secs = now_s() - t0, cpu = cpu_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    tsdb_get_stats(db, &st);
+    printf("WAL replay: %zu series, %llu samples, %.1f MiB WAL (%.1f bytes/sample) in %.2f s wall, %.2f CPU-s "
+           "(%.1f M samples per CPU-second)\n",
+           st.head_series, (unsigned long long)st.samples_appended, wal / 1048576.0,
+           (double)wal / (double)(nseries * (long)k), secs, cpu, st.samples_appended / cpu / 1e6);
+    tsdb_close(db);
+}
+
 int main(int argc, char **argv)
 {
     long nseries = argc > 1 ? atol(argv[1]) : 1000000;
+    int nsamples = argc > 2 ? atoi(argv[2]) : 30;
     char base[] = "/tmp/bench_tsdb-XXXXXX";
     if (!mkdtemp(base)) {
         perror("mkdtemp");
         return 1;
     }
     /* memory first, on a fresh heap */
-    bench_memory_select(base, nseries);
+    bench_memory_select(base, nseries, nsamples);
+    bench_replay(base, nseries / 4, 20);
     for (int wal = 0; wal < 2; wal++) {
         for (int threads = 1; threads <= 2; threads++) {
             bench_append(base, threads, false, wal);
