@@ -165,6 +165,28 @@ static void subtract(tsdb_refs *a, const tsdb_refs *b)
     a->n = w;
 }
 
+/* Length of the literal prefix every match of an (anchored, RE2-syntax)
+ * regex must start with; 0 when unsure. Conservative: any alternation,
+ * group, class, escape or flag ends it, and a quantifier takes back the
+ * character it applies to. */
+static size_t regex_literal_prefix(const char *re)
+{
+    if (strchr(re, '|'))
+        return 0;
+    size_t n = 0;
+    while (re[n] && !strchr("\\.+*?()[]{}^$", re[n]))
+        n++;
+    if (re[n] == '*' || re[n] == '+' || re[n] == '?' || re[n] == '{') {
+        if (n == 0)
+            return 0;
+        n--;
+        /* do not cut a UTF-8 sequence: the quantifier applies to the whole rune */
+        while (n > 0 && ((unsigned char)re[n] & 0xC0) == 0x80)
+            n--;
+    }
+    return n;
+}
+
 /* Adds the postings of every value of pn the matcher accepts (want=true) or
  * rejects (want=false). */
 static int add_values(const tsdb_indexr *r, const struct tsdb_ir_name *pn, const labels_matcher *m,
@@ -188,12 +210,26 @@ static int add_values(const tsdb_indexr *r, const struct tsdb_ir_name *pn, const
         }
         return rc < 0 ? rc : 0;
     }
+    /* A positive regex with a literal prefix only needs the values that
+     * start with it (each is still checked by the matcher). */
+    size_t plen = 0;
+    const char *re = labels_matcher_value(m);
+    if (want && labels_matcher_type(m) == LABELS_MATCH_RE)
+        plen = regex_literal_prefix(re);
     tsdb_ir_cursor c;
-    tsdb_indexr_values_begin(r, pn, &c);
-    while ((rc = tsdb_indexr_values_next(&c, &pv)) == 1)
+    if (plen) {
+        if ((rc = tsdb_indexr_values_from(r, pn, re, plen, &c)))
+            return rc;
+    } else {
+        tsdb_indexr_values_begin(r, pn, &c);
+    }
+    while ((rc = tsdb_indexr_values_next(&c, &pv)) == 1) {
+        if (plen && (pv.len < plen || memcmp(pv.s, re, plen)))
+            break; /* past the values with the prefix */
         if (labels_matcher_matches(m, pv.s, pv.len) == want && (rc = tsdb_indexr_postings_at(r, pv.off, acc)))
             break;
-    return rc;
+    }
+    return rc < 0 ? rc : 0;
 }
 
 /* Prometheus' PostingsForMatchers: intersect the postings of matchers that

@@ -295,39 +295,55 @@ int tsdb_indexr_values_next(tsdb_ir_cursor *c, struct tsdb_ir_val *out)
     return 1;
 }
 
-int tsdb_indexr_value(const tsdb_indexr *r, const struct tsdb_ir_name *n, const char *s, size_t len,
-                      struct tsdb_ir_val *out)
+int tsdb_indexr_values_from(const tsdb_indexr *r, const struct tsdb_ir_name *n, const char *s, size_t len,
+                            tsdb_ir_cursor *c)
 {
-    /* Last sample whose value is <= s, then a short scan. */
+    /* Last sample whose value is < s; the wanted value is at most
+     * TSDB_IR_SAMPLE_EVERY entries after it. */
     size_t lo = 0, hi = n->nsamples;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         struct tsdb_ir_val v;
         if (entry_at(r, r->samples[n->first_sample + mid], &v))
             return TSDB_ERR_CORRUPT;
-        if (cmp_bytes(v.s, v.len, s, len) <= 0)
+        if (cmp_bytes(v.s, v.len, s, len) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo == 0)
-        return 0; /* below the first value */
-    size_t k = lo - 1;
-    tsdb_ir_cursor c = {r->p + r->samples[n->first_sample + k], r->p + r->len,
-                        n->nvals - (uint32_t)(k * TSDB_IR_SAMPLE_EVERY)};
-    if (k * TSDB_IR_SAMPLE_EVERY >= n->nvals)
-        c.left = 1; /* the trailing "last value" sample */
-    for (unsigned i = 0; i <= TSDB_IR_SAMPLE_EVERY; i++) {
-        int rc = tsdb_indexr_values_next(&c, out);
-        if (rc <= 0)
-            return rc;
-        int cmp = cmp_bytes(out->s, out->len, s, len);
-        if (cmp == 0)
-            return 1;
-        if (cmp > 0)
-            return 0;
+    if (lo == 0) {
+        tsdb_indexr_values_begin(r, n, c);
+        return 0;
     }
-    return 0;
+    size_t k = lo - 1;
+    c->p = r->p + r->samples[n->first_sample + k];
+    c->end = r->p + r->len;
+    c->left = k * TSDB_IR_SAMPLE_EVERY >= n->nvals ? 1 : n->nvals - (uint32_t)(k * TSDB_IR_SAMPLE_EVERY);
+    /* Skip values < s (at most a sample interval). */
+    for (;;) {
+        tsdb_ir_cursor save = *c;
+        struct tsdb_ir_val v;
+        int rc = tsdb_indexr_values_next(c, &v);
+        if (rc < 0)
+            return rc;
+        if (rc == 0 || cmp_bytes(v.s, v.len, s, len) >= 0) {
+            *c = save;
+            return 0;
+        }
+    }
+}
+
+int tsdb_indexr_value(const tsdb_indexr *r, const struct tsdb_ir_name *n, const char *s, size_t len,
+                      struct tsdb_ir_val *out)
+{
+    tsdb_ir_cursor c;
+    int rc = tsdb_indexr_values_from(r, n, s, len, &c);
+    if (rc < 0)
+        return rc;
+    rc = tsdb_indexr_values_next(&c, out);
+    if (rc <= 0)
+        return rc;
+    return cmp_bytes(out->s, out->len, s, len) == 0;
 }
 
 void tsdb_ir_series_free(tsdb_ir_series *s)

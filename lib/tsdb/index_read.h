@@ -88,6 +88,10 @@ int tsdb_indexr_value(const tsdb_indexr *r, const struct tsdb_ir_name *n, const 
  * (1 = *out filled, <0 = corrupt). */
 void tsdb_indexr_values_begin(const tsdb_indexr *r, const struct tsdb_ir_name *n, tsdb_ir_cursor *c);
 int tsdb_indexr_values_next(tsdb_ir_cursor *c, struct tsdb_ir_val *out);
+/* Like begin, but the first value next() returns is the first >= s.
+ * Returns 0 or TSDB_ERR_CORRUPT. */
+int tsdb_indexr_values_from(const tsdb_indexr *r, const struct tsdb_ir_name *n, const char *s, size_t len,
+                            tsdb_ir_cursor *c);
 
 /* Decoded series; buffers are owned by the struct and reused across calls. */
 typedef struct tsdb_ir_series {

@@ -222,6 +222,15 @@ static void test_block_value_lookup(void **state)
             check_select(b, &d, &m, 1, INT64_MIN, INT64_MAX);
             labels_matcher_free(m);
         }
+        /* Regexes with and without a usable literal prefix. */
+        const char *res[] = {"host-1.*", "host-1[0-9]:9100", "host-(1|2).*", "host-1?.*", "host-1*:9100",
+                             "hos.*", "host-3[0-9]:9100", "host-9+:9100", "host-1{1,2}.*", "h.st-2.*",
+                             "host-\\d+:9100", "host-\\d*0:9100", "z.*", "(?i)HOST-1.*", "host-64:9100.*"};
+        for (size_t i = 0; i < sizeof(res) / sizeof(res[0]); i++) {
+            labels_matcher *m = mm(LABELS_MATCH_RE, "instance", res[i]);
+            check_select(b, &d, &m, 1, INT64_MIN, INT64_MAX);
+            labels_matcher_free(m);
+        }
         char **out;
         size_t n;
         assert_int_equal(tsdb_block_label_values(b, "instance", NULL, 0, &out, &n, err, sizeof(err)), 0);
