@@ -184,11 +184,15 @@ void http_req_unref(hreq *r);
 /* http_reply.c */
 void http_dispatch(hreq *r);                 /* loop thread: route, then inline or worker */
 void http_loop_wake(evutil_socket_t fd, short what, void *arg); /* loop thread: send queued replies */
-void http_conn_on_complete(struct evhttp_request *ev, void *arg);
-void http_conn_set_phase(http_conn *c, int phase);
 void http_inflight_done(size_t bytes);       /* any thread */
 void http_reply_dropped(hreq *r);            /* consume the reply reference without sending */
 int64_t http_now_ns(void);
+
+/* http_conn.c (loop thread): evhttp callbacks, connection phases */
+struct bufferevent *http_make_bev(struct event_base *base, void *arg);
+void http_on_request(struct evhttp_request *ev, void *arg);
+void http_conn_on_complete(struct evhttp_request *ev, void *arg);
+void http_conn_set_phase(http_conn *c, int phase);
 
 /* tls.c */
 #include "tls.h"

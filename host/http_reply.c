@@ -68,68 +68,6 @@ static const char *method_name(aion_http_method m)
     }
 }
 
-/* ---- connection phases (loop thread) ---- */
-
-static void ms_tv(int64_t ms, struct timeval *tv)
-{
-    tv->tv_sec = ms / 1000;
-    tv->tv_usec = (ms % 1000) * 1000;
-}
-
-void http_conn_set_phase(http_conn *c, int phase)
-{
-    struct timeval tv;
-    c->phase = phase;
-    if (!c->timer || !c->evcon)
-        return;
-    evtimer_del(c->timer);
-    switch (phase) {
-    case CONN_READING:
-        /* inactivity limit from evhttp, total limit from our timer */
-        ms_tv(c->lst->header_ms, &tv);
-        evhttp_connection_set_timeout_tv(c->evcon, &tv);
-        ms_tv(c->lst->request_ms, &tv);
-        evtimer_add(c->timer, &tv);
-        break;
-    case CONN_BUSY:
-        /* the handler may take long: the client must not be timed out meanwhile */
-        tv = (struct timeval){ 86400, 0 };
-        evhttp_connection_set_timeout_tv(c->evcon, &tv);
-        break;
-    case CONN_WRITING:
-        /* a client reading the reply slowly is bounded like one sending
-         * slowly: write inactivity limit, plus the request deadline. It sends
-         * nothing meanwhile, so no read limit (evhttp 2.1 sets both). */
-        ms_tv(c->lst->header_ms, &tv);
-        evhttp_connection_set_timeout_tv(c->evcon, &tv);
-        {
-            struct timeval day = { 86400, 0 };
-            bufferevent_set_timeouts(c->bev, &day, &tv);
-        }
-        ms_tv(c->lst->request_ms, &tv);
-        evtimer_add(c->timer, &tv);
-        break;
-    case CONN_IDLE:
-        ms_tv(c->lst->idle_ms, &tv);
-        evhttp_connection_set_timeout_tv(c->evcon, &tv);
-        evtimer_add(c->timer, &tv);
-        break;
-    }
-}
-
-void http_conn_on_complete(struct evhttp_request *ev, void *arg)
-{
-    http_conn *c = arg;
-    (void)ev;
-    if (c->counted) {
-        c->counted = false;
-        http_inflight_done(c->counted_bytes);
-    }
-    /* a pipelined request may already be (partly) buffered */
-    size_t pending = evbuffer_get_length(bufferevent_get_input(c->bev));
-    http_conn_set_phase(c, pending ? CONN_READING : CONN_IDLE);
-}
-
 /* A dispatched request stops counting as in flight once its reply is
  * written (or dropped): shutdown waits for that, not just for the handler. */
 void http_inflight_done(size_t bytes)
