@@ -627,8 +627,12 @@ NOINLINE static promql_vector_matching *parse_bin_modifiers(pqp_parser *p, bool 
             m->card = p->tok.type == T_GROUP_LEFT ? PROMQL_CARD_MANY_TO_ONE
                                                   : PROMQL_CARD_ONE_TO_MANY;
             pqp_next(p);
-            if (!p->failed && p->tok.type == T_LPAREN &&
-                parse_grouping_list(p, &m->include, &m->n_include))
+            /* The list is optional, but a token that cannot start the right
+             * operand is reported as Prometheus' grouping rule does. */
+            if (!p->failed && p->tok.type != T_LPAREN && !can_start_expr(p->tok.type))
+                pqp_unexpected(p, "grouping opts", "\"(\"");
+            else if (!p->failed && p->tok.type == T_LPAREN &&
+                     parse_grouping_list(p, &m->include, &m->n_include))
                 pqp_next(p);
         }
     }

@@ -356,6 +356,8 @@ static const struct {
     {"1 + foo[5m:]", "1:5: parse error: binary expression must contain only scalar and instant vector types"},
     {"\"a\" + 1", "1:1: parse error: binary expression must contain only scalar and instant vector types"},
     {"foo + on(a b) bar", "1:12: parse error: unexpected identifier \"b\" in grouping opts, expected \",\" or \")\""},
+    {"a and on() group_left [5m]", "1:23: parse error: unexpected \"[\" in grouping opts, expected \"(\""},
+    {"a * on(b) group_right", "1:22: parse error: unexpected end of input in grouping opts, expected \"(\""},
     {"foo + on bar", "1:10: parse error: unexpected identifier \"bar\" in grouping opts, expected \"(\""},
     {"foo + on(a:b) bar", "1:10: parse error: unexpected metric identifier \"a:b\" in grouping opts, expected label"},
     /* @ modifier */
