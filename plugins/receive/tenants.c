@@ -133,7 +133,8 @@ static int tenant_insert(recv *r, recv_tenant *t)
         r->captenants = nc;
     }
     size_t i = lower_bound(r, t->name);
-    memmove(&r->tenants[i + 1], &r->tenants[i], (r->ntenants - i) * sizeof *r->tenants);
+    if (i < r->ntenants)
+        memmove(&r->tenants[i + 1], &r->tenants[i], (r->ntenants - i) * sizeof *r->tenants);
     r->tenants[i] = t;
     r->ntenants++;
     return 0;
@@ -229,7 +230,7 @@ recv_tenant **recv_tenants_snapshot(recv *r, size_t *n)
     pthread_rwlock_rdlock(&r->tenants_mu);
     *n = r->ntenants;
     recv_tenant **v = malloc((r->ntenants ? r->ntenants : 1) * sizeof *v);
-    if (v)
+    if (v && r->ntenants)
         memcpy(v, r->tenants, r->ntenants * sizeof *v);
     else
         *n = 0;

@@ -1,0 +1,213 @@
+/* receive's shipper end to end: blocks cut from the head (1 minute blocks)
+ * appear in a filesystem bucket with meta.json last and a correct thanos
+ * section; SIGTERM flushes and uploads the head; a restart uploads nothing
+ * twice; samples below the cut block are refused as too old. */
+#include <dirent.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "recv_util.h"
+
+static const char *const V1[] = { "Content-Encoding: snappy", NULL };
+
+static bool is_ulid(const char *s)
+{
+    return strlen(s) == 26 && strspn(s, "0123456789ABCDEFGHJKMNPQRSTVWXYZ") == 26;
+}
+
+/* ULID directories under dir (sorted, up to max); with meta only those with meta.json. */
+static int list_ulids(const char *dir, char out[][27], int max)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < max) {
+        if (!is_ulid(e->d_name))
+            continue;
+        char meta[1024];
+        snprintf(meta, sizeof meta, "%s/%s/meta.json", dir, e->d_name);
+        if (access(meta, F_OK) != 0)
+            continue;
+        snprintf(out[n++], 27, "%s", e->d_name);
+    }
+    closedir(d);
+    qsort(out, (size_t)n, 27, (int (*)(const void *, const void *))strcmp);
+    return n;
+}
+
+static int count_str(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* Checks one uploaded block against its local copy. */
+static void check_block(const char *bucket, const char *local, const char *ulid)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s/meta.json", bucket, ulid);
+    json_error_t je;
+    json_t *m = json_load_file(path, 0, &je);
+    assert_non_null(m);
+    assert_string_equal(json_string_value(json_object_get(m, "ulid")), ulid);
+    json_t *th = json_object_get(m, "thanos");
+    assert_non_null(th);
+    json_t *lb = json_object_get(th, "labels");
+    assert_int_equal(json_object_size(lb), 2);
+    assert_string_equal(json_string_value(json_object_get(lb, "receive_replica")), "0");
+    assert_string_equal(json_string_value(json_object_get(lb, "tenant_id")), "default-tenant");
+    assert_string_equal(json_string_value(json_object_get(th, "source")), "receive");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(th, "downsample"), "resolution")), 0);
+    /* every file listed is in the bucket with the size given, and equals the local one */
+    json_t *files = json_object_get(th, "files"), *f;
+    size_t i;
+    int seen_index = 0, seen_chunks = 0;
+    json_array_foreach(files, i, f) {
+        const char *rel = json_string_value(json_object_get(f, "rel_path"));
+        assert_non_null(rel);
+        char bp[1200], lp[1200];
+        snprintf(bp, sizeof bp, "%s/%s/%s", bucket, ulid, rel);
+        snprintf(lp, sizeof lp, "%s/%s/%s", local, ulid, rel);
+        struct stat bs, ls;
+        assert_int_equal(stat(bp, &bs), 0);
+        if (stat(lp, &ls) == 0)
+            assert_int_equal(bs.st_size, ls.st_size);
+        json_t *sz = json_object_get(f, "size_bytes");
+        if (sz)
+            assert_int_equal(bs.st_size, json_integer_value(sz));
+        seen_index += strcmp(rel, "index") == 0;
+        seen_chunks += strncmp(rel, "chunks/", 7) == 0;
+    }
+    assert_int_equal(seen_index, 1);
+    assert_true(seen_chunks >= 1);
+    json_decref(m);
+}
+
+static void test_shipper(void **state)
+{
+    (void)state;
+    ru_aiond a;
+    ru_init(&a, "shipper");
+    char conf[2048], bucket[700], local[700], shipper[800];
+    snprintf(bucket, sizeof bucket, "%s/bucket", a.dir);
+    snprintf(local, sizeof local, "%s/data/receive/default-tenant", a.dir);
+    snprintf(shipper, sizeof shipper, "%s/thanos.shipper.json", local);
+    snprintf(conf, sizeof conf,
+             "external_labels = { receive_replica = \"0\"; };\n"
+             "bucket = { type = \"FILESYSTEM\"; config = { directory = \"%s\"; }; };\n"
+             "block_duration = \"1m\"; maintenance_interval = \"100ms\"; retention = \"0\";",
+             bucket);
+    ru_start(&a, conf);
+    ru_resp r;
+    /* 12 minutes of one sample per 10 s: the head spans far more than 1.5 blocks */
+    int64_t now = ru_now_ms(), t0 = now - 12 * 60000;
+    ru_series s = { .labels = { "__name__", "shipped", "job", "x", NULL } };
+    int total = 0;
+    for (int64_t t = t0; t <= now; t += 10000) {
+        s.samples[s.nsamples++] = (prompb_sample){ t, (double)total++ };
+        if (s.nsamples == 64) {
+            size_t len;
+            void *b = ru_encode_v1(&s, 1, &len);
+            assert_int_equal(ru_post(&a, "/api/v1/receive", b, len, V1, &r), 204);
+            free(b);
+            s.nsamples = 0;
+        }
+    }
+    size_t len;
+    void *b = ru_encode_v1(&s, 1, &len);
+    assert_int_equal(ru_post(&a, "/api/v1/receive", b, len, V1, &r), 204);
+    free(b);
+
+    /* blocks appear in the bucket */
+    char ulids[64][27];
+    int n = 0;
+    bool recorded = false;
+    for (int i = 0; i < 100 && !recorded; i++) {
+        usleep(100000);
+        n = list_ulids(bucket, ulids, 64);
+        /* meta.json goes first into the bucket, then into thanos.shipper.json */
+        char *sj = ru_read_file(shipper);
+        recorded = n >= 2 && sj;
+        for (int k = 0; recorded && k < n; k++)
+            recorded = strstr(sj, ulids[k]) != NULL;
+        free(sj);
+    }
+    assert_true(recorded);
+    for (int i = 0; i < n; i++)
+        check_block(bucket, local, ulids[i]);
+
+    /* below the cut blocks: too old, 409 */
+    ru_series old = { .labels = { "__name__", "shipped", "job", "x", NULL }, .samples = { { t0 + 5000, 1 } }, .nsamples = 1 };
+    b = ru_encode_v1(&old, 1, &len);
+    assert_int_equal(ru_post(&a, "/api/v1/receive", b, len, V1, &r), 409);
+    assert_non_null(strstr(r.body, "1 too old"));
+    free(b);
+
+    /* SIGTERM: the head is cut and uploaded too */
+    assert_int_equal(ru_stop(&a, SIGTERM), 0);
+    char lu[64][27], bu[64][27];
+    int nl = list_ulids(local, lu, 64), nb = list_ulids(bucket, bu, 64);
+    assert_true(nb > n);
+    assert_int_equal(nl, nb);
+    for (int i = 0; i < nb; i++) {
+        assert_string_equal(lu[i], bu[i]);
+        check_block(bucket, local, bu[i]);
+    }
+    prompb_sample got[128];
+    const char *sl[] = { "__name__", "shipped", "job", "x", NULL };
+    char *log = ru_read_file(a.log);
+    int uploads = count_str(log, "uploaded block");
+    free(log);
+    assert_int_equal(uploads, nb);
+
+    /* restart: nothing is uploaded again, nothing skipped */
+    struct stat before[64];
+    for (int i = 0; i < nb; i++) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s/%s/meta.json", bucket, bu[i]);
+        assert_int_equal(stat(p, &before[i]), 0);
+    }
+    ru_restart(&a);
+    usleep(600000);
+    assert_int_equal(ru_get(&a, "/metrics", &r), 200);
+    assert_null(strstr(r.body, "aion_receive_shipper_uploads_total{tenant=\"default-tenant\"} 1"));
+    assert_int_equal(ru_stop(&a, SIGTERM), 0);
+    log = ru_read_file(a.log);
+    assert_int_equal(count_str(log, "uploaded block"), uploads);
+    free(log);
+    for (int i = 0; i < nb; i++) {
+        char p[1200];
+        struct stat st;
+        snprintf(p, sizeof p, "%s/%s/meta.json", bucket, bu[i]);
+        assert_int_equal(stat(p, &st), 0);
+        assert_true(st.st_mtim.tv_sec == before[i].st_mtim.tv_sec && st.st_mtim.tv_nsec == before[i].st_mtim.tv_nsec);
+    }
+    assert_int_equal(ru_read_series(local, sl, got, 128), total);
+    for (int i = 0; i < total; i++)
+        assert_true(got[i].value == i);
+    /* the bucket alone holds every sample too (opened as a TSDB dir, last) */
+    assert_int_equal(ru_read_series(bucket, sl, got, 128), total);
+    for (int i = 0; i < total; i++)
+        assert_true(got[i].value == i);
+    ru_cleanup(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shipper),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
