@@ -2,6 +2,8 @@
  *
  * Change log (keep this list; the evaluator is written against this header):
  *   v1  initial version.
+ *   v2  comments only: printer differences from Prometheus, depth limit
+ *       (PROMQL_MAX_DEPTH in parse.h) that bounds recursion over trees.
  *
  * The tree mirrors Prometheus' promql/parser AST (ast.go) closely, so the
  * evaluator can follow Prometheus' engine.go:
@@ -348,9 +350,19 @@ bool promql_node_equal(const promql_node *a, const promql_node *b);
 /* Prints n as PromQL, like Prometheus' Node.String() (printer.go): e.g.
  * `sum by (job) (rate(x{a="b"}[5m] offset 1m))`, `a + on (x) group_left (y) b`,
  * numbers as Go's fmt.Sprint (1e+06, +Inf, NaN), strings as Go %q,
- * durations as model.Duration (1h30m), `@ 1.500`. Returns a malloc()ed
- * NUL-terminated string the caller frees, or NULL on allocation failure. */
+ * durations as model.Duration (1h30m), `@ 1.500`. Checked against
+ * Prometheus 2.42's /api/v1/format_query (tests/promql/
+ * test_parser_prometheus.c). Differences, chosen so that parsing the output
+ * always gives back an equal tree: +Inf as the left operand of `^` prints
+ * as `Inf`, `__name__=""` in a selector without a name is kept, and
+ * group_left/group_right after an empty `ignoring()` is kept. Returns a
+ * malloc()ed NUL-terminated string the caller frees, or NULL on allocation
+ * failure. */
 char *promql_node_print(const promql_node *n);
+
+/* Trees from promql_parse() are at most PROMQL_MAX_DEPTH (parse.h) levels
+ * deep, so recursive functions over them (including the ones here) are
+ * bounded. */
 
 /* Pre-order walk. For every node visit(node, parent, ctx) is called (parent
  * NULL for the root); children are visited in source order (a MATRIX node's
