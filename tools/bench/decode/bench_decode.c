@@ -61,66 +61,22 @@ static void make_series(int req, int i, prompb_label *l)
     l[9] = (prompb_label){"zone", v[6], 4, (uint32_t)strlen(v[6])};
 }
 
-/* v2 payload of the same content, packed with protoc-c (a symbols table). */
+/* v2 payload of the same content, from our v2 encoder (symbols interned). */
 static void make_v2(int req, prompb_buf *out)
 {
-    static const char *syms[SERIES_PER_REQ * 20 + 1];
-    size_t nsym = 0;
-    syms[nsym++] = "";
-    Io__Prometheus__Write__V2__TimeSeries *ts = calloc(SERIES_PER_REQ, sizeof(*ts));
-    Io__Prometheus__Write__V2__TimeSeries **tsp = calloc(SERIES_PER_REQ, sizeof(*tsp));
-    Io__Prometheus__Write__V2__Sample *sm = calloc(SERIES_PER_REQ, sizeof(*sm));
-    Io__Prometheus__Write__V2__Sample **smp = calloc(SERIES_PER_REQ, sizeof(*smp));
-    uint32_t *refs = calloc(SERIES_PER_REQ * 20, sizeof(uint32_t));
-    char **names = calloc(SERIES_PER_REQ * 20, sizeof(char *));
+    static prompb_label labels[SERIES_PER_REQ][10];
+    static prompb_sample samples[SERIES_PER_REQ];
+    static prompb_series_data sd[SERIES_PER_REQ];
+    prompb_buf raw = {0};
     for (int i = 0; i < SERIES_PER_REQ; i++) {
-        prompb_label l[10];
-        make_series(req, i, l);
-        io__prometheus__write__v2__time_series__init(&ts[i]);
-        for (int k = 0; k < 10; k++) {
-            for (int h = 0; h < 2; h++) {
-                const char *s = h ? l[k].value : l[k].name;
-                size_t j;
-                /* Dedup against the last few hundred symbols: good enough. */
-                for (j = nsym > 400 ? nsym - 400 : 1; j < nsym; j++)
-                    if (strcmp(syms[j], s) == 0)
-                        break;
-                if (j == nsym) {
-                    names[nsym] = strdup(s);
-                    syms[nsym] = names[nsym];
-                    nsym++;
-                }
-                refs[i * 20 + k * 2 + h] = (uint32_t)j;
-            }
-        }
-        ts[i].n_labels_refs = 20;
-        ts[i].labels_refs = &refs[i * 20];
-        io__prometheus__write__v2__sample__init(&sm[i]);
-        sm[i].value = (double)(i * 7);
-        sm[i].timestamp = 1700000000000 + req * 15000;
-        smp[i] = &sm[i];
-        ts[i].n_samples = 1;
-        ts[i].samples = &smp[i];
-        tsp[i] = &ts[i];
+        make_series(req, i, labels[i]);
+        samples[i] = (prompb_sample){1700000000000 + req * 15000, (double)(i * 7)};
+        sd[i] = (prompb_series_data){labels[i], 10, &samples[i], 1};
     }
-    Io__Prometheus__Write__V2__Request r = IO__PROMETHEUS__WRITE__V2__REQUEST__INIT;
-    r.n_symbols = nsym;
-    r.symbols = (char **)syms;
-    r.n_timeseries = SERIES_PER_REQ;
-    r.timeseries = tsp;
-    size_t len = io__prometheus__write__v2__request__get_packed_size(&r);
-    uint8_t *b = malloc(len);
-    io__prometheus__write__v2__request__pack(&r, b);
-    prompb_snappy_compress(b, len, out, NULL);
-    free(b);
-    for (size_t j = 1; j < nsym; j++)
-        free(names[j]);
-    free(names);
-    free(refs);
-    free(smp);
-    free(sm);
-    free(tsp);
-    free(ts);
+    if (prompb_write_encode_v2(sd, SERIES_PER_REQ, &raw, NULL) ||
+        prompb_snappy_compress(raw.data, raw.len, out, NULL))
+        abort();
+    prompb_buf_free(&raw);
 }
 
 enum { SNAPPY, PBC, FAST, FAST_VALID, V2_FAST_VALID, V2_PBC, RAW_FAST, RAW_FAST_VALID };

@@ -147,6 +147,14 @@ int prompb_write_encode_v1(const prompb_series_data *series, size_t n, prompb_bu
 int prompb_write_encode_v1_snappy(const prompb_series_data *series, size_t n,
                                   prompb_buf *scratch, prompb_buf *out, prompb_error *err);
 
+/* Encodes an io.prometheus.write.v2.Request (uncompressed) into out: every
+ * label name and value is interned once into the symbols table (symbols[0]
+ * is ""), labels_refs are packed, samples keep their bit patterns. No
+ * metadata, exemplars or histograms. Uses one temporary allocation.
+ * 0, -ENOMEM, -EMSGSIZE (more than 2^31 label strings). */
+int prompb_write_encode_v2(const prompb_series_data *series, size_t n, prompb_buf *out,
+                           prompb_error *err);
+
 #ifdef __cplusplus
 }
 #endif
