@@ -235,15 +235,23 @@ int tsdb_commit(tsdb_appender *a, char *err, size_t errlen)
         return rc == -ENOMEM ? rc : TSDB_ERR_IO;
     }
     pthread_rwlock_rdlock(&h->iso);
+    uint64_t seq = atomic_fetch_add(&h->commit_seq, 1);
+    bool snaps = h->snaps != NULL; /* queriers to keep the old state for */
     head_stripe *cur = NULL;
     uint64_t ok = 0;
     for (size_t i = 0; i < a->n; i++) {
-        head_stripe *st = head_stripe_of(h, a->p[i].s->hash);
+        head_series *s = a->p[i].s;
+        head_stripe *st = head_stripe_of(h, s->hash);
         if (st != cur) {
             if (cur)
                 pthread_mutex_unlock(&cur->mu);
             pthread_mutex_lock(&st->mu);
             cur = st;
+        }
+        if (s->cseq != seq) {
+            if (snaps)
+                head_cow(h, s, seq); /* on ENOMEM a querier may see this commit */
+            s->cseq = seq;
         }
         /* rejections here (same series twice out of order in one batch)
          * are dropped, exactly as replay will drop them */

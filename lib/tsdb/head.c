@@ -25,6 +25,7 @@ int head_init(head *h, int64_t chunk_range, int64_t ooo_window, size_t max_serie
         pthread_mutex_init(&h->stripes[i].mu, NULL);
     pthread_mutex_init(&h->sorted_mu, NULL);
     atomic_store(&h->series_gen, 1);
+    atomic_store(&h->commit_seq, 1);
     atomic_store(&h->next_id, 1);
     atomic_store(&h->mint, INT64_MAX);
     atomic_store(&h->maxt, INT64_MIN);

@@ -13,8 +13,10 @@
  *  - h->idx_lock (rwlock): postings + interned strings; write-held briefly
  *    when a series is created or deleted, read-held by lookups.
  *  - h->iso (rwlock): read-held while a commit applies its samples, write-held
- *    while a select snapshots series state, so a select never sees half of a
- *    commit.
+ *    while a querier registers its snapshot (head_snapshot_new), so a
+ *    querier sees every commit before its creation and none after: commits
+ *    numbered >= the snapshot's seq save the state a series had before they
+ *    first change it into the snapshot (copy on write, see head_cow).
  * Lock order: gc -> iso -> stripe -> idx_lock.
  * The id table (by ref) is read without locks (atomics); entries change only
  * under a stripe lock (insert) or gc write lock (delete).
@@ -133,6 +135,7 @@ typedef struct head_series {
     ooo_buf *ooo;               /* out-of-order samples, sorted; NULL = none */
     uint16_t nlabels;
     _Atomic uint8_t logged;     /* series record written to the WAL */
+    uint64_t cseq;              /* commit that last changed it (0: replay) */
     istr *lbl[];                /* name0, value0, name1, value1, ... */
 } head_series;
 
@@ -142,6 +145,17 @@ typedef struct head_stripe {
     uint32_t nbuckets, n;
     char pad[64 - sizeof(pthread_mutex_t) % 64];
 } head_stripe;
+
+struct head_mark;
+/* A querier's view: commits with seq >= this seq are invisible to it. */
+typedef struct head_snapshot {
+    uint64_t seq;
+    int64_t mint, maxt;
+    struct head_snapshot *next;      /* in head.snaps; changed under iso (write) */
+    pthread_mutex_t mu;              /* saved marks; taken under a stripe lock */
+    struct head_mark *saved;         /* open addressing by series ref */
+    size_t cap, n;
+} head_snapshot;
 
 typedef struct head_sorted {
     uint64_t ref;
@@ -156,6 +170,8 @@ typedef struct head {
     postings post;
     head_stripe *stripes;
     _Atomic(head_series **) segs[HEAD_ID_SEGS];
+    _Atomic uint64_t commit_seq;     /* next commit number */
+    head_snapshot *snaps;            /* active querier snapshots (iso) */
     _Atomic uint64_t next_id;
     _Atomic size_t nseries;
     _Atomic size_t nchunks;
@@ -207,8 +223,7 @@ void head_note_range(head *h, int64_t mint, int64_t maxt);
 /* Drops data older than mint, deletes empty series. Takes gc for writing. */
 void head_truncate(head *h, int64_t mint);
 
-/* A select's view of one series, taken under iso (write): what was
- * committed then. Closed chunks stay put (only gc frees them); the open chunk
+/* A querier's view of one series: what was committed when it was created. Closed chunks stay put (only gc frees them); the open chunk
  * only grows, so a prefix of open_len bytes with open_count samples is what
  * was visible; OOO samples are copied since inserts move them. */
 typedef struct head_mark {
@@ -217,7 +232,8 @@ typedef struct head_mark {
     uint32_t open_len;
     uint16_t open_count;
     int64_t open_mint, open_maxt;
-    uint8_t *ooo_chunk;     /* owned XOR chunk of the OOO samples, or NULL */
+    uint8_t *ooo_chunk;     /* XOR chunk of the OOO samples, or NULL; owned unless borrowed */
+    bool borrowed;          /* copy of a snapshot's saved mark: the snapshot owns ooo_chunk */
     uint32_t ooo_len;
     int64_t ooo_mint, ooo_maxt;
 } head_mark;
@@ -229,6 +245,13 @@ int head_mark_take(const head_series *s, int64_t mint, int64_t maxt, head_mark *
  * Returns the number of chunks (0 = nothing in range) or -ENOMEM. */
 int head_mark_chunks(const head_mark *m, int64_t mint, int64_t maxt, tsdb_chunk **chunks,
                      size_t *cap, uint8_t **scratch, size_t *scratch_cap);
+
+/* Snapshots (head_select.c). new/free take iso for writing. */
+head_snapshot *head_snapshot_new(head *h, int64_t mint, int64_t maxt);
+void head_snapshot_free(head *h, head_snapshot *sn);
+/* Commit `seq` is about to change s (stripe lock held, iso read-held):
+ * saves s's current state into every snapshot that must not see the change. */
+int head_cow(head *h, head_series *s, uint64_t seq);
 
 /* All live series (pointers valid while gc is read-held), sorted by labels. */
 int head_all_series_sorted(head *h, head_series ***out, size_t *n);

@@ -1,6 +1,7 @@
 /* The head's series set: postings -> series sorted by labels -> one mark per
- * series taken under the isolation write lock (so a select sees whole
- * commits), chunks materialised lazily per next(). */
+ * series (its state when the querier was created: the current state if no
+ * commit changed it since, else the state a commit saved into the querier's
+ * snapshot before changing it), chunks materialised lazily per next(). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +69,8 @@ static void hs_free(tsdb_series_set *ss)
 {
     head_ss *s = (head_ss *)ss;
     for (size_t i = 0; i < s->n; i++)
-        free(s->marks[i].ooo_chunk);
+        if (!s->marks[i].borrowed)
+            free(s->marks[i].ooo_chunk);
     free(s->marks);
     free(s->lbl);
     free(s->chunks);
@@ -85,14 +87,141 @@ static int cmp_series(const void *x, const void *y)
     return head_series_cmp(*(head_series *const *)x, *(head_series *const *)y);
 }
 
-/* Does the series hold anything in [mint, maxt]? Caller holds its stripe. */
-static bool has_range(const head_series *s, int64_t mint, int64_t maxt)
+/* ---- snapshots ------------------------------------------------------------------ */
+
+head_snapshot *head_snapshot_new(head *h, int64_t mint, int64_t maxt)
 {
-    if (s->nchunks && s->chunks[0].mint <= maxt && (s->enc.count ? s->enc.t : s->chunks[s->nchunks - 1].maxt) >= mint)
+    head_snapshot *sn = calloc(1, sizeof(*sn));
+    if (!sn)
+        return NULL;
+    pthread_mutex_init(&sn->mu, NULL);
+    sn->mint = mint;
+    sn->maxt = maxt;
+    pthread_rwlock_wrlock(&h->iso); /* no commit is half applied now */
+    sn->seq = atomic_load(&h->commit_seq);
+    sn->next = h->snaps;
+    h->snaps = sn;
+    pthread_rwlock_unlock(&h->iso);
+    return sn;
+}
+
+void head_snapshot_free(head *h, head_snapshot *sn)
+{
+    if (!sn)
+        return;
+    pthread_rwlock_wrlock(&h->iso);
+    for (head_snapshot **pp = &h->snaps; *pp; pp = &(*pp)->next) {
+        if (*pp == sn) {
+            *pp = sn->next;
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&h->iso);
+    for (size_t i = 0; i < sn->cap; i++)
+        if (sn->saved[i].s)
+            free(sn->saved[i].ooo_chunk);
+    free(sn->saved);
+    pthread_mutex_destroy(&sn->mu);
+    free(sn);
+}
+
+static size_t snap_slot(const head_snapshot *sn, uint64_t ref)
+{
+    return (size_t)((ref * 0x9E3779B97F4A7C15ULL) >> 17) & (sn->cap - 1);
+}
+
+/* Caller holds sn->mu. */
+static head_mark *snap_find(head_snapshot *sn, uint64_t ref)
+{
+    if (!sn->n)
+        return NULL;
+    for (size_t j = snap_slot(sn, ref); sn->saved[j].s; j = (j + 1) & (sn->cap - 1))
+        if (sn->saved[j].s->ref == ref)
+            return &sn->saved[j];
+    return NULL;
+}
+
+static int snap_grow(head_snapshot *sn)
+{
+    size_t ncap = sn->cap ? sn->cap * 2 : 64, ocap = sn->cap;
+    head_mark *old = sn->saved, *nv = calloc(ncap, sizeof(*nv));
+    if (!nv)
+        return -ENOMEM;
+    sn->saved = nv;
+    sn->cap = ncap;
+    for (size_t i = 0; i < ocap; i++) {
+        if (!old[i].s)
+            continue;
+        size_t j = snap_slot(sn, old[i].s->ref);
+        while (nv[j].s)
+            j = (j + 1) & (ncap - 1);
+        nv[j] = old[i];
+    }
+    free(old);
+    return 0;
+}
+
+int head_cow(head *h, head_series *s, uint64_t seq)
+{
+    int rc = 0;
+    for (head_snapshot *sn = h->snaps; sn; sn = sn->next) {
+        /* the snapshot sees s as it is now unless a commit after the
+         * snapshot already changed it (then its state was saved then) */
+        if (seq < sn->seq || s->cseq >= sn->seq)
+            continue;
+        pthread_mutex_lock(&sn->mu);
+        if (!snap_find(sn, s->ref)) {
+            if ((sn->n + 1) * 2 > sn->cap && snap_grow(sn) < 0) {
+                rc = -ENOMEM;
+            } else {
+                size_t j = snap_slot(sn, s->ref);
+                while (sn->saved[j].s)
+                    j = (j + 1) & (sn->cap - 1);
+                head_mark m;
+                if (head_mark_take(s, sn->mint, sn->maxt, &m) == 0) {
+                    sn->saved[j] = m;
+                    sn->n++;
+                } else {
+                    rc = -ENOMEM;
+                }
+            }
+        }
+        pthread_mutex_unlock(&sn->mu);
+    }
+    return rc;
+}
+
+/* The mark of s for the snapshot; false when the snapshot must not see s
+ * at all (created or first filled after it). Caller holds s's stripe lock. */
+static int snap_mark(head_snapshot *sn, const head_series *s, int64_t mint, int64_t maxt, head_mark *m,
+                     bool *visible)
+{
+    memset(m, 0, sizeof(*m));
+    *visible = true;
+    if (!sn || s->cseq < sn->seq)
+        return head_mark_take(s, mint, maxt, m);
+    pthread_mutex_lock(&sn->mu);
+    head_mark *saved = snap_find(sn, s->ref);
+    if (saved) {
+        *m = *saved;
+        m->borrowed = true;
+    } else {
+        *visible = false;
+    }
+    pthread_mutex_unlock(&sn->mu);
+    return 0;
+}
+
+/* Does the mark hold anything in [mint, maxt]? Caller holds the stripe lock. */
+static bool mark_has_range(const head_mark *m, int64_t mint, int64_t maxt)
+{
+    const head_series *s = m->s;
+    for (uint32_t i = 0; i < m->nchunks && i < s->nchunks; i++)
+        if (s->chunks[i].maxt >= mint && s->chunks[i].mint <= maxt)
+            return true;
+    if (m->open_count && m->open_mint <= maxt && m->open_maxt >= mint)
         return true;
-    if (s->enc.count && s->open_mint <= maxt && s->enc.t >= mint)
-        return true;
-    return s->ooo && s->ooo->n && s->ooo->s[0].t <= maxt && s->ooo->s[s->ooo->n - 1].t >= mint;
+    return m->ooo_chunk != NULL; /* only taken for samples within the range */
 }
 
 /* Broad selects: filter the cached sorted list of all series by the ids
@@ -148,8 +277,8 @@ static int from_sorted_cache(head *h, const idvec *ids, size_t nresolved, head_s
     return ok;
 }
 
-int head_select(head *h, int64_t mint, int64_t maxt, const labels_matcher *const *ms, size_t nm,
-                tsdb_series_set **out)
+int head_select(head *h, head_snapshot *sn, int64_t mint, int64_t maxt, const labels_matcher *const *ms,
+                size_t nm, tsdb_series_set **out)
 {
     idvec ids;
     pthread_rwlock_rdlock(&h->idx_lock);
@@ -180,16 +309,18 @@ int head_select(head *h, int64_t mint, int64_t maxt, const labels_matcher *const
         qsort(sv, nsv, sizeof(*sv), cmp_series);
     idvec_free(&ids);
     size_t k = 0;
-    pthread_rwlock_wrlock(&h->iso);
     for (size_t i = 0; i < nsv && rc == 0; i++) {
         head_series *hs = sv[i];
         head_stripe *st = head_stripe_of(h, hs->hash);
+        bool visible;
         pthread_mutex_lock(&st->mu);
-        if (has_range(hs, mint, maxt))
-            rc = head_mark_take(hs, mint, maxt, &s->marks[k++]);
+        rc = snap_mark(sn, hs, mint, maxt, &s->marks[k], &visible);
+        if (rc == 0 && visible && mark_has_range(&s->marks[k], mint, maxt))
+            k++;
+        else if (rc == 0 && !s->marks[k].borrowed)
+            free(s->marks[k].ooo_chunk);
         pthread_mutex_unlock(&st->mu);
     }
-    pthread_rwlock_unlock(&h->iso);
     free(sv);
     s->n = k;
     if (rc < 0) {

@@ -17,6 +17,7 @@ struct tsdb_querier {
     tsdb_block **blocks;      /* the blocks queried, in time order */
     size_t nblocks;
     bool head;                /* holds head.gc (read) */
+    head_snapshot *snap;      /* the head as of creation */
 };
 
 /* ---- merging series set ----------------------------------------------------- */
@@ -161,6 +162,10 @@ int tsdb_querier_new(tsdb_db *db, int64_t mint, int64_t maxt, tsdb_querier **out
             q->blocks[q->nblocks++] = q->dbb[i]->b;
     pthread_rwlock_rdlock(&db->head.gc);
     q->head = true;
+    if (!(q->snap = head_snapshot_new(&db->head, mint, maxt))) {
+        tsdb_querier_free(q);
+        return -ENOMEM;
+    }
     *out = q;
     return 0;
 }
@@ -196,8 +201,10 @@ void tsdb_querier_free(tsdb_querier *q)
 {
     if (!q)
         return;
-    if (q->head)
+    if (q->head) {
+        head_snapshot_free(&q->db->head, q->snap);
         pthread_rwlock_unlock(&q->db->head.gc);
+    }
     for (size_t i = 0; i < q->ndbb; i++)
         db_block_unref(q->dbb[i]);
     free(q->dbb);
@@ -232,7 +239,7 @@ int tsdb_select(tsdb_querier *q, const labels_matcher *const *ms, size_t nm, tsd
     }
     if (rc == 0 && q->head && head_overlaps(q)) {
         tsdb_series_set *s = NULL;
-        rc = head_select(&q->db->head, q->mint, q->maxt, ms, nm, &s);
+        rc = head_select(&q->db->head, q->snap, q->mint, q->maxt, ms, nm, &s);
         if (rc < 0)
             snprintf(err, errlen, "head select: %s", tsdb_strerror(rc));
         else
