@@ -127,7 +127,8 @@ static bool kernel(rctx *c, const win *w, double p0, double p1, double *out)
     case PROMQL_FN_IRATE: return instant_value(w, true, out);
     case PROMQL_FN_IDELTA: return instant_value(w, false, out);
     case PROMQL_FN_AVG_OVER_TIME: {
-        double mean = 0, count = 0;
+        /* incremental mean with Kahan compensation, as 2.42 */
+        double mean = 0, count = 0, comp = 0;
         for (size_t i = 0; i < w->n; i++) {
             double v = w->v[i];
             count++;
@@ -137,9 +138,9 @@ static bool kernel(rctx *c, const win *w, double p0, double p1, double *out)
                 if (!isinf(v) && !isnan(v))
                     continue;
             }
-            mean += v / count - mean / count;
+            kahan_inc(v / count - mean / count, &mean, &comp);
         }
-        *out = mean;
+        *out = isinf(mean) ? mean : mean + comp;
         return true;
     }
     case PROMQL_FN_COUNT_OVER_TIME: *out = (double)w->n; return true;
@@ -162,22 +163,24 @@ static bool kernel(rctx *c, const win *w, double p0, double p1, double *out)
         return true;
     }
     case PROMQL_FN_SUM_OVER_TIME: {
-        double s = 0;
+        double sum = 0, comp = 0;
         for (size_t i = 0; i < w->n; i++)
-            s += w->v[i];
-        *out = s;
+            kahan_inc(w->v[i], &sum, &comp);
+        *out = isinf(sum) ? sum : sum + comp;
         return true;
     }
     case PROMQL_FN_STDDEV_OVER_TIME:
     case PROMQL_FN_STDVAR_OVER_TIME: {
-        double count = 0, mean = 0, aux = 0;
+        /* Welford with Kahan-compensated mean and sum of squares, as 2.42 */
+        double count = 0, mean = 0, cmean = 0, aux = 0, caux = 0;
         for (size_t i = 0; i < w->n; i++) {
             count++;
-            double delta = w->v[i] - mean;
-            mean += delta / count;
-            aux += delta * (w->v[i] - mean);
+            double delta = w->v[i] - (mean + cmean);
+            kahan_inc(delta / count, &mean, &cmean);
+            kahan_inc(delta * (w->v[i] - (mean + cmean)), &aux, &caux);
         }
-        *out = c->fn == PROMQL_FN_STDDEV_OVER_TIME ? sqrt(aux / count) : aux / count;
+        double var = (aux + caux) / count;
+        *out = c->fn == PROMQL_FN_STDDEV_OVER_TIME ? sqrt(var) : var;
         return true;
     }
     case PROMQL_FN_QUANTILE_OVER_TIME: {
