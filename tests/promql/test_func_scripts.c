@@ -372,10 +372,76 @@ static void test_functions(void **state)
     run_script("functions", functions, 63);
 }
 
+/* compensated (Kahan) summation in sum/avg/stddev/stdvar_over_time, plain in sum()/avg() */
+static const char kahan[] =
+    "load 1m\n"
+    "   x 1e16 1 -1e16\n"
+    "   y 0.1 0.2 0.3 0.4 0.5 0.6 0.7\n"
+    "   z{a=\"1\"} 1e16\n"
+    "   z{a=\"2\"} 1\n"
+    "   z{a=\"3\"} -1e16\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 2m sum_over_time(x[5m])\n"
+    "   {} 1E+00\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 2m avg_over_time(x[5m])\n"
+    "   {} 0E+00\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 6m avg_over_time(y[10m])\n"
+    "   {} 3.9999999999999997E-01\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 6m stddev_over_time(y[10m])\n"
+    "   {} 1.9999999999999998E-01\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 6m stdvar_over_time(y[10m])\n"
+    "   {} 3.9999999999999994E-02\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 6m sum_over_time(y[10m])\n"
+    "   {} 2.8E+00\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 2m sum(z)\n"
+    "   {} 0E+00\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 2m avg(z)\n"
+    "   {} 0E+00\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 2m stddev(z)\n"
+    "   {} 8.16496580927726E+15\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 6m deriv(y[10m])\n"
+    "   {} 1.6666666666666668E-03\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 6m predict_linear(y[10m], 60)\n"
+    "   {} 7.999999999999999E-01\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 2m stddev_over_time(x[5m])\n"
+    "   {} 8.16496580927726E+15\n"
+    "\n"
+    "\n";
+
+static void test_kahan(void **state)
+{
+    (void)state;
+    run_script("kahan", kahan, 12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_functions),
+        cmocka_unit_test(test_kahan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
