@@ -18,6 +18,9 @@
 #include "chunk_xor.h"
 #include "series_set.h"
 
+/* Every helper may be unused by one of the tests including this header. */
+#define TD_FN static __attribute__((unused))
+
 typedef struct td_series {
     labels_label ls[4];
     size_t nls;
@@ -35,7 +38,7 @@ typedef struct td_data {
 } td_data;
 
 static uint64_t td_rng = 0x9E3779B97F4A7C15ull;
-static uint64_t td_rand(void)
+TD_FN uint64_t td_rand(void)
 {
     td_rng ^= td_rng << 13;
     td_rng ^= td_rng >> 7;
@@ -43,7 +46,7 @@ static uint64_t td_rand(void)
     return td_rng;
 }
 
-static double td_bits(uint64_t u)
+TD_FN double td_bits(uint64_t u)
 {
     double v;
     memcpy(&v, &u, 8);
@@ -51,12 +54,12 @@ static double td_bits(uint64_t u)
 }
 
 /* Byte-wise comparison as Prometheus labels.Compare. */
-static int td_cmp_str(const char *a, size_t al, const char *b, size_t bl)
+TD_FN int td_cmp_str(const char *a, size_t al, const char *b, size_t bl)
 {
     int c = memcmp(a, b, al < bl ? al : bl);
     return c ? c : (al < bl ? -1 : al > bl);
 }
-static int td_cmp_series(const void *x, const void *y)
+TD_FN int td_cmp_series(const void *x, const void *y)
 {
     const td_series *a = x, *b = y;
     for (size_t i = 0; i < a->nls && i < b->nls; i++) {
@@ -69,7 +72,7 @@ static int td_cmp_series(const void *x, const void *y)
     return a->nls < b->nls ? -1 : a->nls > b->nls;
 }
 
-static void td_chunkify(td_series *s, size_t per_chunk)
+TD_FN void td_chunkify(td_series *s, size_t per_chunk)
 {
     s->chunks = calloc(s->n / per_chunk + 2, sizeof(*s->chunks));
     s->nchunks = 0;
@@ -91,7 +94,7 @@ static void td_chunkify(td_series *s, size_t per_chunk)
 
 /* nseries series over [mint, mint + 2h): 15 s steps with jitter; values a
  * random walk with stale markers, NaN, +-Inf, negative and huge values. */
-static void td_generate(td_data *d, size_t nseries, size_t nsamples, int64_t mint)
+TD_FN void td_generate(td_data *d, size_t nseries, size_t nsamples, int64_t mint)
 {
     static const char *names[] = {"aion_test_gauge", "aion_test_counter", "up"};
     d->s = calloc(nseries, sizeof(*d->s));
@@ -142,7 +145,7 @@ static void td_generate(td_data *d, size_t nseries, size_t nsamples, int64_t min
     qsort(d->s, d->n, sizeof(*d->s), td_cmp_series);
 }
 
-static void td_free(td_data *d)
+TD_FN void td_free(td_data *d)
 {
     for (size_t k = 0; k < d->n; k++) {
         td_series *s = &d->s[k];
@@ -157,7 +160,7 @@ static void td_free(td_data *d)
     free(d->s);
 }
 
-static int td_get(void *ctx, size_t i, tsdb_block_series *out)
+TD_FN int td_get(void *ctx, size_t i, tsdb_block_series *out)
 {
     td_data *d = ctx;
     out->labels = d->s[i].ls;
@@ -167,7 +170,7 @@ static int td_get(void *ctx, size_t i, tsdb_block_series *out)
     return 0;
 }
 
-static int td_write(td_data *d, const char *dir, char ulid[27], const tsdb_block_write_opts *o)
+TD_FN int td_write(td_data *d, const char *dir, char ulid[27], const tsdb_block_write_opts *o)
 {
     tsdb_block_source src = {.nseries = d->n, .mint = d->mint, .maxt = d->maxt, .ctx = d, .get = td_get};
     char err[256] = "";
@@ -179,7 +182,7 @@ static int td_write(td_data *d, const char *dir, char ulid[27], const tsdb_block
 
 /* Formats a series as Prometheus prints it: {a="b", c="d"} (our values
  * need no escaping). */
-__attribute__((unused)) static void td_format(const td_series *s, char *buf, size_t len)
+TD_FN void td_format(const td_series *s, char *buf, size_t len)
 {
     size_t o = (size_t)snprintf(buf, len, "{");
     for (size_t i = 0; i < s->nls; i++)
@@ -189,7 +192,7 @@ __attribute__((unused)) static void td_format(const td_series *s, char *buf, siz
     snprintf(buf + o, len - o, "}");
 }
 
-static char *td_mkdtemp(void)
+TD_FN char *td_mkdtemp(void)
 {
     char *p = strdup("/tmp/aion-tformat-XXXXXX");
     if (!mkdtemp(p))
@@ -197,7 +200,7 @@ static char *td_mkdtemp(void)
     return p;
 }
 
-static void td_rm_rf(const char *path)
+TD_FN void td_rm_rf(const char *path)
 {
     if (getenv("AION_TEST_KEEP")) { /* debugging: leave the files */
         fprintf(stderr, "kept %s\n", path);
@@ -216,7 +219,7 @@ static void td_rm_rf(const char *path)
  * which follow d's order. */
 #include "index_read.h"
 #include "tombstones.h"
-__attribute__((unused)) static int td_tombstone(td_data *d, const char *blockdir)
+TD_FN int td_tombstone(td_data *d, const char *blockdir)
 {
     char path[4200], err[256];
     snprintf(path, sizeof(path), "%s/index", blockdir);
