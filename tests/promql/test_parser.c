@@ -340,6 +340,18 @@ static void test_unquote(void **state)
     free(out);
     assert_int_not_equal(promql_unquote("'\\\"'", 4, &out, &len, err, sizeof err), 0);
     assert_int_not_equal(promql_unquote("\"abc", 4, &out, &len, err, sizeof err), 0);
+    static const char *bad[] = {"\"\\q\"", "\"\\x4\"", "\"\\u12\"", "\"\\400\"", "'a'b'",
+                                "\"a\nb\"", "`a`b`", "\"\\", "\"\\UFFFFFFFF\"", "x", "\"a'"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (promql_unquote(bad[i], strlen(bad[i]), &out, &len, err, sizeof err) == 0)
+            fail_msg("`%s` should not unquote", bad[i]);
+        assert_string_equal(err, "invalid syntax");
+        assert_null(out);
+    }
+    const char *four = "\"\\101\\x41\\u0041\\U00000041\"";
+    assert_int_equal(promql_unquote(four, strlen(four), &out, &len, err, sizeof err), 0);
+    assert_string_equal(out, "AAAA");
+    free(out);
 }
 
 static void test_series_desc(void **state)
@@ -391,7 +403,8 @@ static void test_series_desc(void **state)
     promql_series_desc_free(&d);
 
     promql_parse_error e;
-    static const char *bad[] = {"foo{a=~\"b\"}", "foo{a}", "foo{a=\"b\"", "1", "{a=b}", ""};
+    static const char *bad[] = {"foo{a=~\"b\"}", "foo{a}", "foo{a=\"b\"", "1", "{a=b}", "",
+                                "{,}", "{a=\"b\" c=\"d\"}", "{a=\"\\q\"}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (promql_parse_series_desc(bad[i], strlen(bad[i]), &d, &used, &e) == 0)
             fail_msg("`%s` should not parse", bad[i]);
