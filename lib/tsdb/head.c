@@ -12,9 +12,10 @@
 int head_init(head *h, int64_t chunk_range, int64_t ooo_window, size_t max_series, size_t max_bytes)
 {
     memset(h, 0, sizeof(*h));
-    h->stripes = calloc(HEAD_STRIPES, sizeof(head_stripe));
+    h->stripes = aligned_alloc(64, HEAD_STRIPES * sizeof(head_stripe));
     if (!h->stripes)
         return -ENOMEM;
+    memset(h->stripes, 0, HEAD_STRIPES * sizeof(head_stripe));
     pthread_rwlockattr_t ra;
     pthread_rwlockattr_init(&ra);
     pthread_rwlock_init(&h->gc, &ra);
