@@ -255,7 +255,8 @@ static void set_failure(aion_write_result *res, int status, const char *fmt, con
     if (res->status < status || !res->message[0]) {
         if (status > res->status)
             res->status = status;
-        snprintf(res->message, sizeof res->message, fmt, a, b);
+        if (snprintf(res->message, sizeof res->message, fmt, a, b) < 0) /* truncation is fine */
+            res->message[0] = '\0';
     }
 }
 

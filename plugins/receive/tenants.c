@@ -193,7 +193,8 @@ int recv_tenants_open_all(recv *r)
         char err[512] = "", path[PATH_MAX];
         if (e->d_name[0] == '.')
             continue;
-        snprintf(path, sizeof path, "%s/%s", r->dir, e->d_name);
+        if (snprintf(path, sizeof path, "%s/%s", r->dir, e->d_name) >= (int)sizeof path)
+            continue;
         struct stat st;
         if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
             continue;
