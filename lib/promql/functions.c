@@ -62,6 +62,44 @@ static bool is_date_fn(promql_function_id fn)
     }
 }
 
+/* Go's math.Log (FreeBSD e_log.c, as Go's amd64 code computes it), so ln,
+ * log2 and log10 give Prometheus' exact bits; libm's log may differ in the
+ * last place. */
+static double go_log(double x)
+{
+    const double ln2hi = 6.93147180369123816490e-01, ln2lo = 1.90821492927058770002e-10,
+                 l1 = 6.666666666666735130e-01, l2 = 3.999999999940941908e-01, l3 = 2.857142874366239149e-01,
+                 l4 = 2.222219843214978396e-01, l5 = 1.818357216161805012e-01, l6 = 1.531383769920937332e-01,
+                 l7 = 1.479819860511658591e-01;
+    if (isnan(x) || (isinf(x) && x > 0))
+        return x;
+    if (x < 0)
+        return NAN;
+    if (x == 0)
+        return -INFINITY;
+    int ki;
+    double f1 = frexp(x, &ki);
+    if (f1 < M_SQRT2 / 2) {
+        f1 *= 2;
+        ki--;
+    }
+    double f = f1 - 1, k = (double)ki;
+    double s = f / (2 + f), s2 = s * s, s4 = s2 * s2;
+    double t1 = s2 * (l1 + s4 * (l3 + s4 * (l5 + s4 * l7)));
+    double t2 = s4 * (l2 + s4 * (l4 + s4 * l6));
+    double r = t1 + t2, hfsq = 0.5 * f * f;
+    return k * ln2hi - ((hfsq - (s * (hfsq + r) + k * ln2lo)) - f);
+}
+
+static double go_log2(double x)
+{
+    int e;
+    double frac = frexp(x, &e);
+    if (frac == 0.5) /* exact powers of two */
+        return (double)(e - 1);
+    return go_log(frac) * 0x1.71547652b82fep+0 /* 1/Ln2 rounded once, as Go */ + (double)e;
+}
+
 /* Element-wise math; returns false when fn is not one. */
 static bool math_fn(promql_function_id fn, double v, double *out)
 {
@@ -71,9 +109,9 @@ static bool math_fn(promql_function_id fn, double v, double *out)
     case PROMQL_FN_FLOOR: *out = floor(v); break;
     case PROMQL_FN_EXP: *out = exp(v); break;
     case PROMQL_FN_SQRT: *out = sqrt(v); break;
-    case PROMQL_FN_LN: *out = log(v); break;
-    case PROMQL_FN_LOG2: *out = log2(v); break;
-    case PROMQL_FN_LOG10: *out = log10(v); break;
+    case PROMQL_FN_LN: *out = go_log(v); break;
+    case PROMQL_FN_LOG2: *out = go_log2(v); break;
+    case PROMQL_FN_LOG10: *out = go_log(v) * 0x1.bcb7b1526e50ep-2; /* 1/Ln10 rounded once */ break;
     case PROMQL_FN_SIN: *out = sin(v); break;
     case PROMQL_FN_COS: *out = cos(v); break;
     case PROMQL_FN_TAN: *out = tan(v); break;

@@ -36,6 +36,12 @@
  *     subquery with more steps than max_samples fails with the same error.
  *   - label_replace regexes run on PCRE2 (syntax errors use Go's texts);
  *     see lib/labels for the few Go/PCRE2 regex differences.
+ *   - Transcendental functions use the C library: exp, pow (^), atan2 and
+ *     the trigonometric/hyperbolic functions can differ from Go's math
+ *     package in the last bit (ln, log2, log10 follow Go's algorithm and
+ *     match exactly). Everything else, including rate/increase
+ *     extrapolation, *_over_time with Kahan summation, aggregations and
+ *     histogram_quantile, was compared bit for bit with Prometheus 2.42.
  *   - Native histograms are not supported: histogram_count/_sum/_fraction
  *     return nothing on float data (as 2.42 does).
  */
