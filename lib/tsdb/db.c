@@ -486,10 +486,19 @@ static int cut_block(tsdb_db *db, int64_t mint, int64_t maxt, char *err, size_t 
 
 static int64_t align_down(int64_t t, int64_t d)
 {
-    int64_t q = t / d;
-    if (t % d != 0 && t < 0)
-        q--;
-    return q * d;
+    int64_t r = t % d;
+    if (r < 0)
+        r += d;
+    if (t < INT64_MIN + r) /* saturate instead of overflowing */
+        return INT64_MIN;
+    return t - r;
+}
+
+/* End of the aligned block range holding t (exclusive), saturating. */
+static int64_t block_end(int64_t t, int64_t d)
+{
+    int64_t b = align_down(t, d);
+    return b > INT64_MAX - d ? INT64_MAX : b + d;
 }
 
 static bool keep_series(void *ctx, uint64_t ref)
@@ -545,15 +554,15 @@ int tsdb_maintain(tsdb_db *db, int64_t now_ms, char *err, size_t errlen)
     int64_t bd = db->opts.block_duration_ms;
     for (;;) {
         int64_t hmin = atomic_load(&db->head.mint), hmax = atomic_load(&db->head.maxt);
-        if (hmin > hmax || hmax - hmin <= bd / 2 * 3)
+        if (hmin > hmax || (uint64_t)hmax - (uint64_t)hmin <= (uint64_t)(bd / 2 * 3))
             break;
-        int64_t bmin = align_down(hmin, bd);
         /* like Prometheus: the block starts at the head's first sample and
          * ends at the aligned boundary */
-        if ((rc = cut_block(db, hmin, bmin + bd, err, errlen)) < 0)
+        if ((rc = cut_block(db, hmin, block_end(hmin, bd), err, errlen)) < 0)
             break;
         cut = true;
-        if (atomic_load(&db->head.mint) < bmin + bd && atomic_load(&db->head.mint) <= atomic_load(&db->head.maxt))
+        if (atomic_load(&db->head.mint) < block_end(hmin, bd) &&
+            atomic_load(&db->head.mint) <= atomic_load(&db->head.maxt))
             break; /* no progress: leave it to the next run */
     }
     if (rc == 0 && cut)
@@ -575,12 +584,14 @@ int tsdb_flush_head(tsdb_db *db, char *err, size_t errlen)
         int64_t hmin = atomic_load(&db->head.mint), hmax = atomic_load(&db->head.maxt);
         if (hmin > hmax)
             break;
-        int64_t bmin = align_down(hmin, bd);
-        if ((rc = cut_block(db, hmin, bmin + bd, err, errlen)) < 0)
+        int64_t bend = block_end(hmin, bd);
+        if ((rc = cut_block(db, hmin, bend, err, errlen)) < 0)
             break;
         cut = true;
         int64_t nmin = atomic_load(&db->head.mint);
-        if (nmin <= atomic_load(&db->head.maxt) && nmin < bmin + bd)
+        if (nmin <= atomic_load(&db->head.maxt) && nmin < bend)
+            break;
+        if (bend == INT64_MAX)
             break;
     }
     if (rc == 0 && cut)

@@ -46,7 +46,8 @@ int head_series_check(head *h, const head_series *s, int64_t t, double v)
             return s->enc.v == fbits(v) ? 0 : TSDB_ERR_DUPLICATE;
         return TSDB_ERR_DUPLICATE;
     }
-    if (h->ooo_window > 0 && t >= s->maxt - h->ooo_window) {
+    /* unsigned difference: no overflow for any pair of timestamps */
+    if (h->ooo_window > 0 && (uint64_t)s->maxt - (uint64_t)t <= (uint64_t)h->ooo_window) {
         if (s->ooo) {
             uint32_t i = ooo_find(s->ooo, t);
             if (i < s->ooo->n && s->ooo->s[i].t == t && s->ooo->s[i].v != fbits(v))

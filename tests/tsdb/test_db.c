@@ -272,6 +272,45 @@ static void test_ooo_into_block(void **state)
     free(dir);
 }
 
+/* Extreme timestamps must not overflow anything (UBSan checks). */
+static void test_extreme_timestamps(void **state)
+{
+    char *dir = th_tmpdir("dbext");
+    blocks_seen bs = {0};
+    tsdb_db *db = open_db(dir, &bs, INT64_MAX);
+    tsdb_appender *a = tsdb_appender_new(db);
+    th_series s;
+    char err[256];
+    int64_t ts[] = {INT64_MIN, INT64_MIN + 1, -5, 5, INT64_MAX - 1, INT64_MAX};
+    for (size_t i = 0; i < 6; i++) {
+        th_make(&s, "m", (long)i);
+        assert_int_equal(tsdb_append(a, s.ls, 2, ts[i], 1.0, NULL), 0);
+    }
+    th_make(&s, "m", 99); /* one series over the whole range, OOO included */
+    assert_int_equal(tsdb_append(a, s.ls, 2, INT64_MAX, 1.0, NULL), 0);
+    assert_int_equal(tsdb_commit(a, err, sizeof(err)), 0);
+    assert_int_equal(tsdb_append(a, s.ls, 2, -1, 2.0, NULL), TSDB_ERR_OUT_OF_ORDER); /* 2^63 ms back */
+    assert_int_equal(tsdb_append(a, s.ls, 2, 0, 3.0, NULL), 0);
+    assert_int_equal(tsdb_append(a, s.ls, 2, 1, 3.0, NULL), 0);
+    assert_int_equal(tsdb_commit(a, err, sizeof(err)), 0);
+    tsdb_appender_free(a);
+    tsdb_querier *q;
+    assert_int_equal(tsdb_querier_new(db, INT64_MIN, INT64_MAX, &q), 0);
+    labels_matcher *m = th_m(LABELS_MATCH_EQ, "__name__", "m");
+    size_t ns, nsamp;
+    assert_int_equal(th_count(q, m, &ns, &nsamp, NULL), 0);
+    assert_int_equal(ns, 7);
+    assert_int_equal(nsamp, 9);
+    tsdb_querier_free(q);
+    labels_matcher_free(m);
+    /* results of cutting such ranges do not matter; not crashing does */
+    tsdb_maintain(db, INT64_MAX, err, sizeof(err));
+    tsdb_flush_head(db, err, sizeof(err));
+    tsdb_close(db);
+    th_rmrf(dir);
+    free(dir);
+}
+
 /* ---- maintain while appenders and queriers run ------------------------------------ */
 
 #include <pthread.h>
@@ -368,6 +407,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_maintain_cuts_blocks),
         cmocka_unit_test(test_ooo_into_block),
+        cmocka_unit_test(test_extreme_timestamps),
         cmocka_unit_test(test_maintain_under_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
