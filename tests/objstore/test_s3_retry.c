@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -400,6 +401,7 @@ static void addressing_styles(void **state)
 
 int main(void)
 {
+    signal(SIGPIPE, SIG_IGN); /* as aiond: see objstore.h */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(retries_5xx_429_slowdown),
         cmocka_unit_test(no_retry_on_4xx),

@@ -6,6 +6,7 @@
  *                       [-b fs|s3|all] [-p part_MiB]
  */
 #include <errno.h>
+#include <signal.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +109,7 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 
 int main(int argc, char **argv)
 {
+    signal(SIGPIPE, SIG_IGN); /* as aiond: see objstore.h */
     size_t size_mib = 32, range_kib = 16, part_mib = 16;
     int nobj = 4, ngets = 1000, opt;
     const char *which = "all";

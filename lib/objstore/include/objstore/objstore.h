@@ -11,6 +11,10 @@
  * retry_max_time_ms). Call them from worker threads, never from an event
  * loop. objstore_config_* functions and objstore_errclass_name never block.
  *
+ * Signals: libcurl runs with CURLOPT_NOSIGNAL (threads), so a TLS write to a
+ * connection the server closed can raise SIGPIPE: the process must ignore
+ * SIGPIPE (aiond does).
+ *
  * Errors: functions return 0 or a negative errno-style code, and fill the
  * objstore_err given (which may be NULL):
  *   -ENOENT  OBJSTORE_ERR_NOT_FOUND   object (or bucket) does not exist
