@@ -90,7 +90,8 @@ int pq_select(pq_ev *ev, const promql_node *vs, int64_t mint, int64_t maxt, int6
         q->sets = ns;
         q->capsets = nc;
     }
-    promql_select_hints h = {.start = mint, .end = maxt, .step = ev->interval, .range = range, .func = func};
+    promql_select_hints h = {.start = mint, .end = maxt, .step = ev->start == ev->end ? 0 : ev->interval,
+                             .range = range, .func = func};
     promql_series_set *set = &q->sets[q->nsets];
     memset(set, 0, sizeof *set);
     emsg[0] = 0;
@@ -185,6 +186,7 @@ int pq_eval_vector_selector(pq_ev *ev, const promql_node *vs, bool ts_values, pq
         }
         for (size_t k = 0; k < ev->nsteps; k++) {
             int64_t ts = ev->start + (int64_t)k * ev->interval;
+            PQ_TRY(pq_check_abort(q));
             if (!fixed) {
                 int64_t ref = pq_tsub(ts, mod->offset_ms);
                 while ((size_t)(j + 1) < np && p[j + 1].t <= ref)

@@ -380,6 +380,8 @@ int pq_eval_range_call(pq_ev *ev, const promql_node *n, size_t mi, pq_val *out)
         for (size_t k = 0; k < ev->nsteps; k++) {
             int64_t ts = ev->start + (int64_t)k * ev->interval;
             int64_t end = pq_ref_time(ev, mod, ts), start = pq_tsub(end, range);
+            if ((rc = pq_check_abort(q)) < 0)
+                goto done;
             if (hi > 0 && (t[hi - 1] > end || (lo < np && t[lo] > start))) {
                 lo = 0; /* window moved backwards (cannot happen with monotonic refs) */
                 hi = 0;

@@ -167,6 +167,29 @@ static void test_cancel(void **state)
     promql_memstore_free(m);
 }
 
+static void test_timeout(void **state)
+{
+    (void)state;
+    promql_memstore *m = promql_memstore_new();
+    char v[16];
+    for (int i = 0; i < 200; i++) {
+        snprintf(v, sizeof v, "%d", i);
+        for (int64_t t = 0; t < 3600000; t += 60000)
+            add(m, "a", "i", v, NULL, NULL, t, (double)t);
+    }
+    promql_opts o;
+    promql_opts_init(&o);
+    o.timeout_ms = 1;
+    promql_queryable q = promql_memstore_queryable(m);
+    promql_result r;
+    char err[256];
+    /* 200 series x 36001 steps takes far longer than 1 ms */
+    const char *qs = "sum(rate(a[5m])) by (i)";
+    assert_int_equal(promql_query_range(&o, &q, qs, strlen(qs), 0, 3600000, 100, &r, err, sizeof err), -ETIMEDOUT);
+    assert_string_equal(err, "query timed out in query execution");
+    promql_memstore_free(m);
+}
+
 static void test_lookback_and_staleness(void **state)
 {
     (void)state;
@@ -437,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_same_labelset),
         cmocka_unit_test(test_max_samples),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_lookback_and_staleness),
         cmocka_unit_test(test_range_query_shapes),
         cmocka_unit_test(test_order_of_instant_vectors),
