@@ -65,6 +65,66 @@ static void test_sample_lines(void **state)
     assert_string_equal(small, "up 1");
 }
 
+/* Significant digits of the shortest round-trip form, by brute force. */
+static int shortest_digits(double v)
+{
+    char e[40];
+    for (int p = 0; p <= 16; p++) {
+        snprintf(e, sizeof(e), "%.*e", p, v);
+        if (strtod(e, NULL) == v)
+            return p + 1;
+    }
+    return 17;
+}
+
+/* Significant digits in a formatted value ("1.25e+06" -> 3, "0.0001" -> 1). */
+static int digits_of(const char *s)
+{
+    int n = 0, started = 0;
+    for (; *s && *s != 'e'; s++) {
+        if (*s >= '1' && *s <= '9')
+            started = 1;
+        if (started && *s >= '0' && *s <= '9')
+            n++;
+    }
+    return n;   /* the caller discounts an integer's trailing zeros */
+}
+
+/* Random doubles: the writer's output round-trips and is as short as the
+ * brute-force shortest form (which is what Go prints). */
+static void test_shortest(void **state)
+{
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int it = 0; it < 200000; it++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double v;
+        uint64_t bits = it % 4 == 0 ? (x >> 12) : x;   /* include subnormals */
+        if (it % 4 == 1)
+            v = (double)(x % 100000000) / 1000.0;
+        else
+            memcpy(&v, &bits, 8);
+        if (isnan(v) || isinf(v) || v == 0)
+            continue;
+        char b[EXPFMT_VALUE_MAX];
+        expfmt_format_value(b, sizeof(b), v);
+        if (strtod(b, NULL) != v)
+            fail_msg("%.17g written as %s does not round-trip", v, b);
+        int want = shortest_digits(v), got = digits_of(b);
+        if (strchr(b, 'e') == NULL && strchr(b, '.') == NULL) {
+            /* integer form: trailing zeros are padding */
+            const char *q = b + strlen(b);
+            while (q > b && q[-1] == '0') {
+                q--;
+                got--;
+            }
+        }
+        if (got != want)
+            fail_msg("%.17g written as %s: %d digits, shortest has %d", v, b, got, want);
+    }
+}
+
 typedef struct {
     char name[64];
     expfmt_label l[4];
@@ -134,6 +194,7 @@ int main(void)
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_sample_lines),
         cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_shortest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* Text format writer with Go-identical number rendering. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,25 +45,36 @@ size_t expfmt_format_value(char *dst, size_t cap, double v)
     } else if (v == 0) {
         n = (size_t)snprintf(buf, sizeof(buf), signbit(v) ? "-0" : "0");
     } else {
-        /* Shortest digits that round-trip, as Go's 'g' with precision -1. */
-        char e[40];
-        int prec;
-        for (prec = 0; prec < 17; prec++) {
-            snprintf(e, sizeof(e), "%.*e", prec, v);
-            if (strtod(e, NULL) == v)
-                break;
-        }
-        /* e = [-]d[.ddd]e[+-]XX */
-        const char *p = e;
-        bool neg = *p == '-';
-        if (neg)
-            p++;
-        char digits[24];
+        /* Shortest round-trip digits and decimal exponent. Integers below
+         * 2^53 are exact in %lld; otherwise the correctly rounded 15-digit
+         * form, stripped of trailing zeros, is the shortest whenever some
+         * form of <= 15 digits round-trips (a normal double is within 2^-53
+         * of it, well inside half a unit of the 15th digit); else 16, else
+         * 17 digits. */
+        char e[40], digits[24];
         size_t nd = 0;
-        for (; *p != 'e'; p++)
-            if (*p != '.')
-                digits[nd++] = *p;
-        int exp = atoi(p + 1);
+        int exp;
+        bool neg = v < 0;
+        double a = neg ? -v : v;
+        if (a < 9007199254740992.0 && a == (double)(long long)a) {
+            int l = snprintf(e, sizeof(e), "%lld", (long long)a);
+            memcpy(digits, e, (size_t)l);
+            nd = (size_t)l;
+            exp = l - 1;
+        } else {
+            /* Subnormals carry fewer digits: search from 1 digit up. */
+            for (int prec = a < 2.2250738585072014e-308 ? 0 : 14; prec <= 16; prec++) {
+                snprintf(e, sizeof(e), "%.*e", prec, v);
+                if (prec == 16 || strtod(e, NULL) == v)
+                    break;
+            }
+            /* e = [-]d.ddde[+-]XX */
+            const char *q = e + (neg ? 1 : 0);
+            for (; *q != 'e'; q++)
+                if (*q != '.')
+                    digits[nd++] = *q;
+            exp = atoi(q + 1);
+        }
         while (nd > 1 && digits[nd - 1] == '0')
             nd--;
         out_t o = {buf, sizeof(buf), 0};
