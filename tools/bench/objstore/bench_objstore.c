@@ -2,8 +2,11 @@
  * the FILESYSTEM backend and for S3 against a local s3rver (started here
  * with tests/objstore/s3rver.js). Not part of ctest.
  *
+ * With -b sink, the S3 client runs against a do-nothing HTTP server in this
+ * process (tools/bench/objstore/sink_server.c) to show the client's own cost.
+ *
  * usage: bench_objstore [-s object_MiB] [-n objects] [-r range_KiB] [-g range_gets]
- *                       [-b fs|s3|all] [-p part_MiB]
+ *                       [-b fs|s3|sink|all] [-p part_MiB]
  */
 #include <errno.h>
 #include <signal.h>
@@ -17,6 +20,7 @@
 
 #include "objstore/objstore.h"
 #include "s3peer.h"
+#include "sink_server.h"
 
 static double now(void)
 {
@@ -123,7 +127,7 @@ int main(int argc, char **argv)
         case 'p': part_mib = strtoul(optarg, NULL, 10); break;
         default:
             fprintf(stderr, "usage: %s [-s object_MiB] [-n objects] [-r range_KiB] "
-                            "[-g range_gets] [-b fs|s3|all] [-p part_MiB]\n", argv[0]);
+                            "[-g range_gets] [-b fs|s3|sink|all] [-p part_MiB]\n", argv[0]);
             return 2;
         }
     }
@@ -142,6 +146,24 @@ int main(int argc, char **argv)
         snprintf(c.directory, sizeof c.directory, "%s", dir);
         rc |= run("fs", &c, size, nobj, range, ngets);
         nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    if (!strcmp(which, "sink") || !strcmp(which, "all")) {
+        int port = sink_server_start(size);
+        if (port < 0) {
+            fprintf(stderr, "cannot start the sink server\n");
+            return 1;
+        }
+        objstore_config c;
+        objstore_config_init(&c);
+        c.type = OBJSTORE_S3;
+        snprintf(c.bucket, sizeof c.bucket, "sink");
+        snprintf(c.endpoint, sizeof c.endpoint, "127.0.0.1:%d", port);
+        snprintf(c.access_key, sizeof c.access_key, "AK");
+        snprintf(c.secret_key, sizeof c.secret_key, "SK");
+        c.insecure = true;
+        c.part_size = (uint64_t)part_mib << 20;
+        c.disable_multipart = true; /* the sink speaks no multipart XML */
+        rc |= run("sink", &c, size, nobj, range, ngets);
     }
     if (!strcmp(which, "s3") || !strcmp(which, "all")) {
         s3peer p;
