@@ -60,7 +60,7 @@ void ru_init(ru_aiond *a, const char *name)
     snprintf(a->log, sizeof a->log, "%s/aiond.log", a->dir);
 }
 
-static void write_conf(ru_aiond *a, const char *receive_config)
+static void write_conf(ru_aiond *a, const char *receive_config, const char *others)
 {
     char path[700];
     snprintf(path, sizeof path, "%s/conf", a->dir);
@@ -76,7 +76,8 @@ static void write_conf(ru_aiond *a, const char *receive_config)
     snprintf(path, sizeof path, "%s/conf/20-receive.conf", a->dir);
     f = fopen(path, "w");
     assert_non_null(f);
-    fprintf(f, "plugins = ( { name = \"receive\"; config = {\n%s\n}; } );\n", receive_config);
+    fprintf(f, "plugins = ( %s { name = \"receive\"; config = {\n%s\n}; } );\n", others ? others : "",
+            receive_config);
     fclose(f);
 }
 
@@ -116,8 +117,22 @@ void ru_restart(ru_aiond *a)
 
 void ru_start(ru_aiond *a, const char *receive_config)
 {
-    write_conf(a, receive_config);
+    write_conf(a, receive_config, NULL);
     ru_restart(a);
+}
+
+void ru_start_with(ru_aiond *a, const char *receive_config, const char *others)
+{
+    write_conf(a, receive_config, others);
+    ru_restart(a);
+}
+
+const char *ru_test_plugin(const char *name)
+{
+    static char path[700];
+    const char *b = getenv("AION_BINARY_DIR");
+    snprintf(path, sizeof path, "%s/tests/receive/plugins/%s.so", b ? b : ".", name);
+    return path;
 }
 
 int ru_stop(ru_aiond *a, int sig)

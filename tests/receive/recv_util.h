@@ -31,6 +31,10 @@ void ru_init(ru_aiond *a, const char *name);
  * conf/20-receive.conf with `receive_config` inserted into the plugin's
  * config group, then starts aiond and waits for /-/ready 200. */
 void ru_start(ru_aiond *a, const char *receive_config);
+/* Same with more plugin entries ("{ name = ...; path = ...; }, ") before receive. */
+void ru_start_with(ru_aiond *a, const char *receive_config, const char *other_plugins);
+/* Path of a test plugin built in tests/receive/plugins/ (static buffer). */
+const char *ru_test_plugin(const char *name);
 /* Same, without a new config (restart). */
 void ru_restart(ru_aiond *a);
 /* Sends sig and waits for the exit status (or kills after 20 s). */

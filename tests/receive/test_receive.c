@@ -329,12 +329,71 @@ static void test_limits(void **state)
     ru_cleanup(&a);
 }
 
+/* The store service over every tenant (read by a test plugin), and the
+ * tenant of an auth plugin's identity winning over the header. */
+static void test_store_service(void **state)
+{
+    (void)state;
+    ru_aiond a;
+    ru_init(&a, "store");
+    char others[900];
+    snprintf(others, sizeof others, "{ name = \"probe\"; path = \"%s\"; },", ru_test_plugin("storeprobe"));
+    ru_start_with(&a, "external_labels = { receive_replica = \"0\"; };", others);
+    ru_resp r;
+    int64_t T = 1700000000000LL + (ru_now_ms() - 1700000000000LL) / 1000 * 1000 - 60000;
+    ru_series s = { .labels = { "__name__", "m", "a", "1", NULL }, .samples = { { T, 1 }, { T + 1000, 2 } }, .nsamples = 2 };
+    assert_int_equal(post_v1(&a, &s, 1, NULL, &r), 204);
+    const char *acme[] = { "Content-Encoding: snappy", "THANOS-TENANT: acme", NULL };
+    ru_series s2 = { .labels = { "__name__", "m", "a", "2", NULL }, .samples = { { T + 2000, 3 } }, .nsamples = 1 };
+    assert_int_equal(post_v1(&a, &s2, 1, acme, &r), 204);
+    /* the identity's tenant wins over the header */
+    const char *idt[] = { "Content-Encoding: snappy", "THANOS-TENANT: acme", "X-Test-Identity: idt", NULL };
+    ru_series s3 = { .labels = { "__name__", "m", "a", "3", NULL }, .samples = { { T + 3000, 4 } }, .nsamples = 1 };
+    assert_int_equal(post_v1(&a, &s3, 1, idt, &r), 204);
+
+    assert_int_equal(ru_get(&a, "/probe/info", &r), 200);
+    assert_non_null(strstr(r.body, "stores=1\n"));
+    assert_non_null(strstr(r.body, "kind=receive healthy=1"));
+    assert_non_null(strstr(r.body, "labels=receive_replica=0,"));
+    char want[512];
+    snprintf(want, sizeof want, "mint=%lld maxt=%lld", (long long)T, (long long)T + 3000);
+    assert_non_null(strstr(r.body, want));
+
+    assert_int_equal(ru_get(&a, "/probe/select?m=__name__%3Dm", &r), 200);
+    snprintf(want, sizeof want,
+             "{__name__=\"m\", a=\"1\", receive_replica=\"0\", tenant_id=\"default-tenant\"} %lld:1 %lld:2\n"
+             "{__name__=\"m\", a=\"2\", receive_replica=\"0\", tenant_id=\"acme\"} %lld:3\n"
+             "{__name__=\"m\", a=\"3\", receive_replica=\"0\", tenant_id=\"idt\"} %lld:4\n",
+             (long long)T, (long long)T + 1000, (long long)T + 2000, (long long)T + 3000);
+    assert_string_equal(r.body, want);
+    /* matchers on the tenant label pick tenants; the tenant argument too */
+    assert_int_equal(ru_get(&a, "/probe/select?m=tenant_id%3D~ac.%2A", &r), 200);
+    assert_non_null(strstr(r.body, "a=\"2\""));
+    assert_null(strstr(r.body, "a=\"1\""));
+    assert_int_equal(ru_get(&a, "/probe/select?m=__name__%3Dm&tenant=idt", &r), 200);
+    assert_non_null(strstr(r.body, "a=\"3\""));
+    assert_null(strstr(r.body, "a=\"2\""));
+    assert_int_equal(ru_get(&a, "/probe/select?m=__name__%3Dm&m=receive_replica%3D1", &r), 200);
+    assert_string_equal(r.body, "");
+    assert_int_equal(ru_get(&a, "/probe/select?m=a%3D2&m=tenant_id%21%3Dacme", &r), 200);
+    assert_string_equal(r.body, "");
+    assert_int_equal(ru_get(&a, "/probe/values?name=tenant_id", &r), 200);
+    assert_string_equal(r.body, "acme\ndefault-tenant\nidt\n");
+    assert_int_equal(ru_get(&a, "/probe/values?name=a", &r), 200);
+    assert_string_equal(r.body, "1\n2\n3\n");
+    assert_int_equal(ru_get(&a, "/probe/names", &r), 200);
+    assert_string_equal(r.body, "__name__\na\nreceive_replica\ntenant_id\n");
+    assert_int_equal(ru_stop(&a, SIGTERM), 0);
+    ru_cleanup(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_conflicts_tenants_v2),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_store_service),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
