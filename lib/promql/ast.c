@@ -467,28 +467,25 @@ static bool mod_equal(const promql_modifiers *a, const promql_modifiers *b)
            (a->at != PROMQL_AT_TIMESTAMP || a->at_ms == b->at_ms);
 }
 
-/* Matchers compare as multisets: the printer sorts them. */
+/* Matchers compare as multisets (the printer sorts them): every matcher
+ * occurs as often in a as in b. Quadratic but allocation-free, so equality
+ * cannot fail. */
 static bool matchers_equal(const promql_node *a, const promql_node *b)
 {
     size_t n = a->vector.n_matchers;
     if (n != b->vector.n_matchers)
         return false;
-    bool *used = calloc(n ? n : 1, sizeof *used);
-    if (!used)
-        return false;
-    bool ok = true;
-    for (size_t i = 0; i < n && ok; i++) {
-        ok = false;
+    for (size_t i = 0; i < n; i++) {
+        const promql_matcher *m = &a->vector.matchers[i];
+        size_t ca = 0, cb = 0;
         for (size_t j = 0; j < n; j++) {
-            if (!used[j] && matcher_equal(&a->vector.matchers[i], &b->vector.matchers[j])) {
-                used[j] = true;
-                ok = true;
-                break;
-            }
+            ca += matcher_equal(m, &a->vector.matchers[j]);
+            cb += matcher_equal(m, &b->vector.matchers[j]);
         }
+        if (ca != cb)
+            return false;
     }
-    free(used);
-    return ok;
+    return true;
 }
 
 bool promql_node_equal(const promql_node *a, const promql_node *b)
