@@ -51,13 +51,14 @@ static int read_symbols(tsdb_indexr *r, char *err, size_t errlen)
     uint32_t n = tsdb_dec_be32(&d);
     if (d.err || n > tsdb_dec_left(&d))
         return bad(err, errlen, "symbol count");
-    r->sym_off = malloc(((size_t)n + 1) * sizeof(*r->sym_off));
+    r->sym_off = malloc(((size_t)n / TSDB_IR_SYM_EVERY + 1) * sizeof(*r->sym_off));
     if (!r->sym_off) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
     for (uint32_t i = 0; i < n; i++) {
-        r->sym_off[i] = (uint32_t)(d.p - r->p);
+        if (i % TSDB_IR_SYM_EVERY == 0)
+            r->sym_off[i / TSDB_IR_SYM_EVERY] = (uint32_t)(d.p - r->p);
         uint64_t l = tsdb_dec_uvarint(&d);
         if (d.err || l > tsdb_dec_left(&d))
             return bad(err, errlen, "symbol out of bounds");
@@ -203,7 +204,12 @@ int tsdb_indexr_symbol(const tsdb_indexr *r, uint64_t idx, const char **s, uint3
     if (idx >= r->nsyms)
         return TSDB_ERR_CORRUPT;
     tsdb_dec d;
-    tsdb_dec_init(&d, r->p + r->sym_off[idx], r->len - r->sym_off[idx]);
+    uint32_t off = r->sym_off[idx / TSDB_IR_SYM_EVERY];
+    tsdb_dec_init(&d, r->p + off, r->len - off);
+    for (uint64_t i = 0; i < idx % TSDB_IR_SYM_EVERY; i++) {
+        uint64_t l = tsdb_dec_uvarint(&d);
+        (void)tsdb_dec_bytes(&d, l);
+    }
     uint64_t l = tsdb_dec_uvarint(&d);
     const uint8_t *b = tsdb_dec_bytes(&d, l); /* checked at init too */
     if (!b)

@@ -21,6 +21,9 @@
  * only every 32nd entry of each label name (and its last) is remembered,
  * as Prometheus does, so a 1M-series block costs ~1 MB, not ~30 MB. */
 #define TSDB_IR_SAMPLE_EVERY 32
+/* Symbols: every 8th offset is kept (Prometheus keeps every 32nd; series
+ * decoding looks up ~2 symbols per label, so a shorter scan pays). */
+#define TSDB_IR_SYM_EVERY 8
 
 struct tsdb_ir_name {
     const char *s;          /* points into the buffer; not NUL-terminated */
@@ -36,7 +39,7 @@ typedef struct tsdb_indexr {
     int version;
     uint64_t toc[6];
     uint32_t nsyms;
-    uint32_t *sym_off;  /* owned: offset of each symbol's length varint */
+    uint32_t *sym_off;  /* owned: offset of every TSDB_IR_SYM_EVERY-th symbol's length varint */
     struct tsdb_ir_name *names; /* owned, sorted, without the "" all-postings key */
     size_t nnames;
     uint64_t *samples;  /* owned: file offsets of sampled offset-table entries */
