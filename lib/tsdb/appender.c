@@ -24,6 +24,8 @@ struct tsdb_appender {
     size_t nrecs, caprecs;
     tsdb_buf *srecs;          /* series records (built under the WAL lock) */
     size_t nsrecs, capsrecs;
+    head_series **flipped;    /* series this commit marked as logged */
+    size_t nflipped, capflipped;
 };
 
 tsdb_appender *tsdb_appender_new(tsdb_db *db)
@@ -56,6 +58,7 @@ void tsdb_appender_free(tsdb_appender *a)
         tsdb_buf_free(&a->srecs[i]);
     free(a->recs);
     free(a->srecs);
+    free(a->flipped);
     free(a->p);
     free(a);
 }
@@ -148,6 +151,15 @@ static tsdb_buf *next_buf(tsdb_buf **arr, size_t *n, size_t *cap)
     return b;
 }
 
+/* Under the WAL lock: takes back the logged marks of a failed write. */
+static void undo_series(void *ctx)
+{
+    tsdb_appender *a = ctx;
+    for (size_t i = 0; i < a->nflipped; i++)
+        atomic_store_explicit(&a->flipped[i]->logged, 0, memory_order_relaxed);
+    a->nflipped = 0;
+}
+
 /* Under the WAL lock: series records for series no commit has logged yet. */
 static int pre_series(void *ctx, tsdb_buf **recs, size_t *nrecs)
 {
@@ -158,6 +170,7 @@ static int pre_series(void *ctx, tsdb_buf **recs, size_t *nrecs)
     tsdb_buf *b = NULL;
     int rc = 0;
     a->nsrecs = 0;
+    a->nflipped = 0;
     for (size_t i = 0; i < a->n; i++) {
         head_series *s = a->p[i].s;
         if (atomic_load_explicit(&s->logged, memory_order_relaxed))
@@ -179,6 +192,16 @@ static int pre_series(void *ctx, tsdb_buf **recs, size_t *nrecs)
                 break;
             }
         }
+        if (a->nflipped == a->capflipped) {
+            size_t nc = a->capflipped ? a->capflipped * 2 : 64;
+            head_series **v = realloc(a->flipped, nc * sizeof(*v));
+            if (!v) {
+                rc = -ENOMEM;
+                break;
+            }
+            a->flipped = v;
+            a->capflipped = nc;
+        }
         head_series_labels(s, ls);
         wal_enc_series(b, s->ref, ls, s->nlabels);
         if (b->err) {
@@ -186,12 +209,12 @@ static int pre_series(void *ctx, tsdb_buf **recs, size_t *nrecs)
             break;
         }
         atomic_store_explicit(&s->logged, 1, memory_order_relaxed);
+        a->flipped[a->nflipped++] = s;
     }
     if (ls != lbuf)
         free(ls);
     if (rc < 0) { /* nothing written: let a later commit log them */
-        for (size_t i = 0; i < a->n; i++)
-            atomic_store_explicit(&a->p[i].s->logged, 0, memory_order_relaxed);
+        undo_series(a);
         return rc;
     }
     *recs = a->srecs;
@@ -215,7 +238,7 @@ static int write_wal(tsdb_appender *a)
         if (b->err)
             return -ENOMEM;
     }
-    return wal_log(&a->db->wal, pre_series, a, a->recs, a->nrecs);
+    return wal_log(&a->db->wal, pre_series, undo_series, a, a->recs, a->nrecs);
 }
 
 int tsdb_commit(tsdb_appender *a, char *err, size_t errlen)

@@ -31,7 +31,7 @@ static int flush(cp_ctx *c, bool force)
     if (!force && c->series.n < CP_FLUSH_BYTES && c->samples.n < CP_FLUSH_BYTES && c->nsamples < 10000)
         return 0;
     tsdb_buf recs[2] = {c->series, c->samples};
-    int rc = wal_log(&c->out, NULL, NULL, recs, 2);
+    int rc = wal_log(&c->out, NULL, NULL, NULL, recs, 2);
     c->series.n = c->samples.n = 0;
     c->nsamples = 0;
     return rc;

@@ -190,7 +190,7 @@ static int open_segment(wal *w, uint32_t seg)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%08u", w->dir, seg);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); /* read back on rollback */
     if (fd < 0)
         return -errno;
     w->fd = fd;
@@ -363,10 +363,27 @@ static int sync_upto(wal *w, uint64_t upto)
     return rc;
 }
 
-int wal_log(wal *w, wal_pre_cb pre, void *pre_ctx, const tsdb_buf *recs, size_t n)
+/* Cuts the current segment back to `off` bytes (undoing a failed append)
+ * and reloads the partial last page. */
+static int rollback(wal *w, uint64_t off)
+{
+    if (ftruncate(w->fd, (off_t)off) < 0 || lseek(w->fd, (off_t)off, SEEK_SET) < 0)
+        return -errno;
+    w->done_pages = off / WAL_PAGE;
+    w->alloc = w->flushed = off % WAL_PAGE;
+    memset(w->page, 0, WAL_PAGE);
+    if (w->alloc && pread(w->fd, w->page, w->alloc, (off_t)(w->done_pages * WAL_PAGE)) != (ssize_t)w->alloc)
+        return -EIO;
+    return 0;
+}
+
+int wal_log(wal *w, wal_pre_cb pre, void (*undo)(void *ctx), void *pre_ctx, const tsdb_buf *recs, size_t n)
 {
     pthread_mutex_lock(&w->mu);
     int rc = w->err;
+    uint32_t seg0 = w->seg;
+    uint64_t off0 = (uint64_t)w->done_pages * WAL_PAGE + w->flushed, bytes0 = w->bytes;
+    bool pre_done = false;
     if (rc == 0 && pre) {
         tsdb_buf *pr = NULL;
         size_t np = 0;
@@ -374,6 +391,7 @@ int wal_log(wal *w, wal_pre_cb pre, void *pre_ctx, const tsdb_buf *recs, size_t 
             pthread_mutex_unlock(&w->mu);
             return rc; /* nothing written yet */
         }
+        pre_done = true;
         for (size_t i = 0; rc == 0 && i < np; i++)
             if (pr[i].n)
                 rc = log_one(w, pr[i].p, pr[i].n);
@@ -391,9 +409,19 @@ int wal_log(wal *w, wal_pre_cb pre, void *pre_ctx, const tsdb_buf *recs, size_t 
                 rc = -errno;
         }
     }
-    if (rc < 0 && rc != -E2BIG) {
-        /* the segment may now hold a partial record: refuse further writes */
-        w->err = rc = TSDB_ERR_IO;
+    if (rc < 0 && w->err == 0) {
+        /* undo what this call wrote, so a failed commit never shows up at
+         * replay and later commits can go on (e.g. once disk space is back);
+         * when that is impossible the WAL refuses further writes */
+        if (w->fd >= 0 && w->seg == seg0 && rollback(w, off0) == 0) {
+            w->bytes = bytes0;
+            if (pre_done && undo)
+                undo(pre_ctx);
+            if (rc != -E2BIG)
+                rc = TSDB_ERR_IO;
+        } else {
+            w->err = rc = TSDB_ERR_IO;
+        }
     }
     uint64_t mine = w->bytes;
     pthread_mutex_unlock(&w->mu);

@@ -78,13 +78,18 @@ typedef struct wal {
 int wal_open(wal *w, const char *dir, uint32_t seg, size_t seg_size, tsdb_fsync_policy policy,
              int64_t interval_ms, char *err, size_t errlen);
 /* Appends records atomically w.r.t. other wal_log calls, writes them to the
- * OS and fsyncs per policy. Returns 0, TSDB_ERR_IO (sticky), -E2BIG (a
- * record larger than a segment). */
+ * OS and fsyncs per policy. Returns 0, TSDB_ERR_IO, -E2BIG (a record larger
+ * than a segment). */
 typedef int (*wal_pre_cb)(void *ctx, tsdb_buf **recs, size_t *n);
 /* pre (may be NULL) runs under the WAL lock first and may return more
  * records to log before recs (the appender logs series records there, so a
- * series record always precedes any samples of that series). */
-int wal_log(wal *w, wal_pre_cb pre, void *pre_ctx, const tsdb_buf *recs, size_t n);
+ * series record always precedes any samples of that series). When writing
+ * fails, what this call wrote is cut off the segment again and undo (may be
+ * NULL) runs, still under the lock, to take back what pre marked as logged;
+ * the error is then TSDB_ERR_IO (or -E2BIG) and the WAL stays usable. Only
+ * when the cut itself fails (or a segment was started meanwhile, or a
+ * group-commit fsync failed) is the error sticky. */
+int wal_log(wal *w, wal_pre_cb pre, void (*undo)(void *ctx), void *pre_ctx, const tsdb_buf *recs, size_t n);
 /* Closes the current segment (padded) and starts the next; returns its
  * number in *seg. */
 int wal_next_segment(wal *w, uint32_t *seg);

@@ -11,6 +11,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -67,14 +70,14 @@ static void test_framing(void **state)
         tsdb_buf b = {0};
         for (size_t k = 0; k < sizes[i]; k++)
             tsdb_buf_u8(&b, (uint8_t)i);
-        assert_int_equal(wal_log(&w, NULL, NULL, &b, 1), 0);
+        assert_int_equal(wal_log(&w, NULL, NULL, NULL, &b, 1), 0);
         tsdb_buf_free(&b);
     }
     /* a record larger than a segment is refused, and the WAL stays usable */
     tsdb_buf big = {0};
     for (size_t k = 0; k < 5 * WAL_PAGE; k++)
         tsdb_buf_u8(&big, 1);
-    assert_int_equal(wal_log(&w, NULL, NULL, &big, 1), -E2BIG);
+    assert_int_equal(wal_log(&w, NULL, NULL, NULL, &big, 1), -E2BIG);
     tsdb_buf_free(&big);
     wal_close(&w);
 
@@ -464,6 +467,118 @@ static void test_group_commit(void **state)
     free(dir);
 }
 
+/* ---- a failed write (disk full) is undone; commits go on once space is back ---- */
+
+#define DF_SER 10
+
+static int df_commit(tsdb_appender *a, long t)
+{
+    th_series s;
+    char err[128];
+    for (int i = 0; i < DF_SER; i++) {
+        th_make(&s, "df", i);
+        if (tsdb_append(a, s.ls, 2, t * 1000, (double)t, NULL) != 0)
+            return -1;
+    }
+    return tsdb_commit(a, err, sizeof(err));
+}
+
+/* Child: fills the WAL up to a file size limit, checks commits fail
+ * cleanly, lifts the limit, goes on. Exit status: batches committed + 1, or 1. */
+static int df_child(const char *dir)
+{
+    signal(SIGXFSZ, SIG_IGN); /* write() then fails with EFBIG */
+    tsdb_options o;
+    tsdb_options_init(&o);
+    o.wal_fsync = TSDB_FSYNC_NEVER;
+    o.wal_segment_size = 1 << 20;
+    tsdb_db *db;
+    char err[256];
+    if (tsdb_open(dir, &o, &db, err, sizeof(err)))
+        return 1;
+    struct rlimit rl;
+    getrlimit(RLIMIT_FSIZE, &rl);
+    struct rlimit lim = {16000, rl.rlim_max}; /* about 100 commits */
+    if (setrlimit(RLIMIT_FSIZE, &lim))
+        return 1;
+    tsdb_appender *a = tsdb_appender_new(db);
+    long t = 0;
+    int rc;
+    while ((rc = df_commit(a, t)) == 0 && t < 100000)
+        t++;
+    if (rc != TSDB_ERR_IO || t < 10) {
+        fprintf(stderr, "child: commit %ld: %s\n", t, tsdb_strerror(rc));
+        return 1;
+    }
+    if ((rc = df_commit(a, t)) != TSDB_ERR_IO) { /* still full */
+        fprintf(stderr, "child: commit while full: %s\n", tsdb_strerror(rc));
+        return 1;
+    }
+    setrlimit(RLIMIT_FSIZE, &rl);
+    for (int k = 0; k < 20; k++, t++) { /* the failed batch again, then more */
+        if ((rc = df_commit(a, t)) != 0) {
+            fprintf(stderr, "child: commit %ld after space is back: %s\n", t, tsdb_strerror(rc));
+            return 1;
+        }
+    }
+    tsdb_appender_free(a);
+    tsdb_close(db);
+    return t > 250 ? 1 : (int)t + 1;
+}
+
+static void test_disk_full(void **state)
+{
+    char *dir = th_tmpdir("waldf");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(df_child(dir));
+    int st;
+    waitpid(pid, &st, 0);
+    assert_true(WIFEXITED(st));
+    int batches = WEXITSTATUS(st) - 1;
+    if (batches <= 0)
+        fail_msg("child failed (status %d)", WEXITSTATUS(st));
+    /* every committed batch is there, contiguous, and nothing else */
+    tsdb_options o;
+    tsdb_options_init(&o);
+    o.wal_fsync = TSDB_FSYNC_NEVER;
+    tsdb_db *db;
+    char err[256];
+    assert_int_equal(tsdb_open(dir, &o, &db, err, sizeof(err)), 0);
+    tsdb_querier *q;
+    assert_int_equal(tsdb_querier_new(db, INT64_MIN, INT64_MAX, &q), 0);
+    labels_matcher *m = th_m(LABELS_MATCH_EQ, "__name__", "df");
+    const labels_matcher *ms[1] = {m};
+    tsdb_series_set *ss;
+    assert_int_equal(tsdb_select(q, ms, 1, &ss, err, sizeof(err)), 0);
+    int ns = 0;
+    while (tsdb_series_set_next(ss) == 1) {
+        size_t nc;
+        const tsdb_chunk *c = tsdb_series_set_chunks(ss, &nc);
+        tsdb_sample_iter it;
+        tsdb_sample_iter_init(&it, c, nc, INT64_MIN, INT64_MAX);
+        int64_t t;
+        double v;
+        long k = 0;
+        while (tsdb_sample_iter_next(&it, &t, &v) == 1) {
+            assert_int_equal(t, k * 1000);
+            assert_true(v == (double)k);
+            k++;
+        }
+        tsdb_sample_iter_free(&it);
+        assert_int_equal(k, batches);
+        ns++;
+    }
+    assert_int_equal(ns, DF_SER);
+    tsdb_series_set_free(ss);
+    labels_matcher_free(m);
+    tsdb_querier_free(q);
+    tsdb_close(db);
+    th_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -473,6 +588,7 @@ int main(void)
         cmocka_unit_test(test_replay),
         cmocka_unit_test(test_torn_tail),
         cmocka_unit_test(test_group_commit),
+        cmocka_unit_test(test_disk_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
