@@ -31,7 +31,7 @@ static void test_db_blocks_promtool(void **state)
 {
     (void)state;
     char *root = td_mkdtemp();
-    char db[512], scratch[512], cmd[2048], err[256];
+    char db[512], scratch[512], cmd[4096], err[256];
     snprintf(db, sizeof(db), "%s/db", root);
     snprintf(scratch, sizeof(scratch), "%s/scratch", root);
 
