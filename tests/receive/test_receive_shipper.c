@@ -204,10 +204,81 @@ static void test_shipper(void **state)
     ru_cleanup(&a);
 }
 
+/* Uploads failing (the bucket directory replaced by a file) are retried
+ * with backoff; retention never removes a block before it is uploaded, and
+ * removes it once it is. */
+static void test_retry_and_retention(void **state)
+{
+    (void)state;
+    ru_aiond a;
+    ru_init(&a, "retention");
+    char conf[2048], bucket[700], local[700];
+    snprintf(bucket, sizeof bucket, "%s/bucket", a.dir);
+    snprintf(local, sizeof local, "%s/data/receive/default-tenant", a.dir);
+    snprintf(conf, sizeof conf,
+             "external_labels = { receive_replica = \"0\"; };\n"
+             "bucket = { type = \"FILESYSTEM\"; config = { directory = \"%s\"; }; };\n"
+             "block_duration = \"1m\"; maintenance_interval = \"100ms\"; retention = \"1s\";",
+             bucket);
+    ru_start(&a, conf);
+    assert_int_equal(rmdir(bucket), 0);
+    FILE *f = fopen(bucket, "w");
+    assert_non_null(f);
+    fclose(f);
+    ru_resp r;
+    int64_t now = ru_now_ms(), t0 = now - 12 * 60000;
+    ru_series s = { .labels = { "__name__", "kept", NULL } };
+    for (int64_t t = t0; t <= now; t += 20000)
+        s.samples[s.nsamples++] = (prompb_sample){ t, 1 };
+    size_t len;
+    void *b = ru_encode_v1(&s, 1, &len);
+    assert_int_equal(ru_post(&a, "/api/v1/receive", b, len, V1, &r), 204);
+    free(b);
+    char lu[64][27], bu[64][27];
+    int nl = 0;
+    for (int i = 0; i < 50 && nl < 2; i++) {
+        usleep(100000);
+        nl = list_ulids(local, lu, 64);
+    }
+    assert_true(nl >= 2);
+    usleep(1500000); /* well past the retention: the blocks stay, they are not uploaded */
+    char later[64][27];
+    int nlater = list_ulids(local, later, 64);
+    for (int i = 0; i < nl; i++) {
+        bool still = false;
+        for (int k = 0; k < nlater; k++)
+            still |= strcmp(lu[i], later[k]) == 0;
+        assert_true(still);
+    }
+    nl = nlater;
+    assert_int_equal(ru_get(&a, "/metrics", &r), 200);
+    assert_non_null(strstr(r.body, "aion_receive_shipper_upload_failures_total{tenant=\"default-tenant\"}"));
+    /* the bucket is back: the blocks go up, then the local copies go */
+    assert_int_equal(unlink(bucket), 0);
+    assert_int_equal(mkdir(bucket, 0755), 0);
+    int nb = 0, left = nl;
+    for (int i = 0; i < 150 && (nb < nl || left > 0); i++) {
+        usleep(100000);
+        nb = list_ulids(bucket, bu, 64);
+        left = list_ulids(local, lu, 64);
+    }
+    assert_true(nb >= nl);
+    assert_int_equal(left, 0);
+    for (int i = 0; i < nb; i++)
+        check_block(bucket, bucket, bu[i]);
+    assert_int_equal(ru_stop(&a, SIGTERM), 0);
+    /* the head went up at shutdown; every sample is in the bucket */
+    prompb_sample got[64];
+    const char *kl[] = { "__name__", "kept", NULL };
+    assert_int_equal(ru_read_series(bucket, kl, got, 64), (int)s.nsamples);
+    ru_cleanup(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shipper),
+        cmocka_unit_test(test_retry_and_retention),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
