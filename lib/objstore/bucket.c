@@ -163,6 +163,12 @@ void objstore_bucket_close(objstore_bucket *b)
     free(b);
 }
 
+int objstore_bucket_check(objstore_bucket *b, objstore_err *err)
+{
+    clear_err(err);
+    return b->ops->check(b->impl, err);
+}
+
 objstore_type objstore_bucket_type(const objstore_bucket *b)
 {
     return b->type;

@@ -440,6 +440,14 @@ static int fs_iter(void *impl, const char *prefix, int recursive, objstore_iter_
     return rc;
 }
 
+static int fs_check(void *impl, objstore_err *err)
+{
+    fsb *f = impl;
+    if (access(f->root, W_OK | X_OK) != 0)
+        return objstore_seterrno(err, errno, "check bucket directory", f->root);
+    return 0;
+}
+
 static void fs_close(void *impl)
 {
     fsb *f = impl;
@@ -453,6 +461,7 @@ static const objstore_ops fs_ops = {
     .attributes = fs_attributes,
     .iter = fs_iter,
     .del = fs_del,
+    .check = fs_check,
     .close = fs_close,
 };
 

@@ -31,6 +31,7 @@ typedef struct objstore_ops {
     int (*iter)(void *impl, const char *prefix, int recursive,
                 objstore_iter_attrs_fn fn, void *ud, objstore_err *err);
     int (*del)(void *impl, const char *name, objstore_err *err);
+    int (*check)(void *impl, objstore_err *err);
     void (*close)(void *impl);
 } objstore_ops;
 

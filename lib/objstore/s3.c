@@ -361,6 +361,17 @@ static int s3_del(void *impl, const char *name, objstore_err *err)
     return rc;
 }
 
+static int s3_check(void *impl, objstore_err *err)
+{
+    s3b *b = impl;
+    objstore_s3_kv q[] = {{"list-type", "2"}, {"max-keys", "1"}};
+    s3_request rq = {.method = "GET", .key = NULL, .query = q, .nquery = 2};
+    s3_response rs;
+    int rc = objstore_s3c_do(&b->c, &rq, &rs, "check bucket", b->c.bucket, err);
+    objstore_s3c_response_free(&rs);
+    return rc;
+}
+
 static void s3_close(void *impl)
 {
     s3b *b = impl;
@@ -374,6 +385,7 @@ static const objstore_ops s3_ops = {
     .attributes = s3_attributes,
     .iter = s3_iter,
     .del = s3_del,
+    .check = s3_check,
     .close = s3_close,
 };
 

@@ -127,10 +127,11 @@ static int group_teardown(void **state)
 
 static void t_roundtrip(void **state)
 {
+    objstore_err e;
+    ok(objstore_bucket_check(B, &e), &e);
     put_str("rt/hello.txt", "hello, world");
     expect_content("rt/hello.txt", 0, -1, "hello, world", 12);
     objstore_attrs a;
-    objstore_err e;
     ok(objstore_attributes(B, "rt/hello.txt", &a, &e), &e);
     assert_int_equal(a.size, 12);
     int64_t now = (int64_t)time(NULL);

@@ -44,6 +44,8 @@ static void s3_wrong_secret(void **state)
     snprintf(c.secret_key, sizeof c.secret_key, "WRONG");
     objstore_bucket *b = suite_open(&c);
     objstore_err e;
+    assert_int_equal(objstore_bucket_check(b, &e), -EACCES);
+    assert_string_equal(e.code, "SignatureDoesNotMatch");
     assert_int_equal(objstore_upload_buffer(b, "ws/x", "x", 1, &e), -EACCES);
     assert_int_equal(e.cls, OBJSTORE_ERR_ACCESS);
     assert_int_equal(e.status, 403);
@@ -81,6 +83,8 @@ static void s3_no_bucket(void **state)
     objstore_bucket *b = suite_open(&c);
     objstore_err e;
     int n = 0;
+    assert_int_equal(objstore_bucket_check(b, &e), -ENOENT);
+    assert_string_equal(e.code, "NoSuchBucket");
     assert_int_equal(objstore_iter(b, "", 0, count, &n, &e), -ENOENT);
     assert_int_equal(e.cls, OBJSTORE_ERR_NOT_FOUND);
     assert_string_equal(e.code, "NoSuchBucket");

@@ -141,6 +141,12 @@ typedef struct objstore_bucket objstore_bucket;
 int objstore_bucket_open(const objstore_config *c, objstore_bucket **out,
                          char *err, size_t errlen);
 void objstore_bucket_close(objstore_bucket *b);
+
+/* Checks that the bucket is usable now: FILESYSTEM, that the directory is
+ * writable; S3, one ListObjectsV2 of at most one key (credentials, signature,
+ * bucket existence, TLS). Meant for start-up, to fail early with a clear
+ * error. Blocks. */
+int objstore_bucket_check(objstore_bucket *b, objstore_err *err);
 objstore_type objstore_bucket_type(const objstore_bucket *b);
 
 /* Uploads a whole object atomically: readers and iter see the old object (or
