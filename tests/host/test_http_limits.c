@@ -304,6 +304,16 @@ static void *get_sleep(void *p)
 static void test_graceful_shutdown(void **state)
 {
     (void)state;
+    /* a keep-alive connection opened before */
+    int ka = th_connect(port);
+    const char *raw = "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(th_send(ka, raw, strlen(raw)), 0);
+    assert_int_equal(th_read_response(ka, resp, sizeof(resp), 3000), 200);
+    assert_null(strstr(resp, "Connection: close"));
+    /* (a request counts as in flight until its reply is written) */
+    for (int i = 0; i < 200 && host_http_in_flight() > 0; i++)
+        usleep(5 * 1000);
+    assert_int_equal(host_http_in_flight(), 0);
     sleeper s = { .port = port };
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, get_sleep, &s), 0);
@@ -313,6 +323,12 @@ static void test_graceful_shutdown(void **state)
     host_http_stop_accepting();
     /* the port is closed now */
     assert_int_equal(th_connect(port), -1);
+    /* the open connection is still served, told to close, and closed */
+    assert_int_equal(th_send(ka, raw, strlen(raw)), 0);
+    assert_int_equal(th_read_response(ka, resp, sizeof(resp), 3000), 200);
+    assert_non_null(strstr(resp, "Connection: close\r\n"));
+    assert_true(th_wait_closed(ka, 1000) >= 0);
+    close(ka);
     int64_t t0 = th_now_ms();
     assert_int_equal(host_http_shutdown(5000), 0);
     assert_true(th_now_ms() - t0 < 2000);
