@@ -176,10 +176,14 @@ int tsdb_read_file(const char *path, char **out, size_t *len)
     if (fd < 0)
         return -errno;
     struct stat st;
-    if (fstat(fd, &st) < 0 || st.st_size > (64 << 20)) {
-        int e = errno ? -errno : -EFBIG;
+    if (fstat(fd, &st) < 0) {
+        int e = -errno;
         close(fd);
         return e;
+    }
+    if (st.st_size > (64 << 20)) { /* meta.json is a few hundred bytes */
+        close(fd);
+        return -EFBIG;
     }
     char *b = malloc((size_t)st.st_size + 1);
     if (!b) {
