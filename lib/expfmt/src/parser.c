@@ -143,12 +143,18 @@ static int quoted(lctx *c, const char **str, uint32_t *len, const char *what)
 {
     size_t start = c->i + 1, k = start;
     bool esc = false;
-    while (k < c->n && c->s[k] != '"') {
-        if (c->s[k] == '\\') {
-            esc = true;
+    /* Fast path: the closing quote with no backslash before it. */
+    const char *q = start < c->n ? memchr(c->s + start, '"', c->n - start) : NULL;
+    if (q && !memchr(c->s + start, '\\', (size_t)(q - (c->s + start)))) {
+        k = (size_t)(q - c->s);
+    } else {
+        while (k < c->n && c->s[k] != '"') {
+            if (c->s[k] == '\\') {
+                esc = true;
+                k++;
+            }
             k++;
         }
-        k++;
     }
     if (k >= c->n)
         return perr(c, c->i, "unterminated quoted %s", what);
@@ -188,7 +194,8 @@ static int push_label(lctx *c, size_t *nl, const char *name, uint32_t name_len,
 {
     expfmt_parser *p = c->p;
     for (size_t k = 0; k < *nl; k++) {
-        if (p->labels[k].name_len == name_len && memcmp(p->labels[k].name, name, name_len) == 0) {
+        if (p->labels[k].name_len == name_len && p->labels[k].name[0] == name[0] &&
+            memcmp(p->labels[k].name, name, name_len) == 0) {
             char b[80];
             return perr(c, at, "duplicate label name \"%s\"", show(b, sizeof(b), name, name_len));
         }

@@ -61,6 +61,14 @@ bool expfmt_utf8_valid(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
+    /* ASCII fast path, 8 bytes at a time. */
+    while (n - i >= 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (w & UINT64_C(0x8080808080808080))
+            break;
+        i += 8;
+    }
     while (i < n) {
         unsigned char c = s[i];
         if (c < 0x80) {
