@@ -402,8 +402,8 @@ int pq_eval_aggregate(pq_ev *ev, const promql_node *n, pq_val *out)
         goto done;
     rc = pq_range_eval(ev, args, nargs, step_agg, &c, out);
 done:
-    pq_val_free(&args[0]);
-    pq_val_free(&args[1]);
+    pq_val_release(q, &args[0]);
+    pq_val_release(q, &args[1]);
     for (size_t i = 0; i < c.ngroups; i++) {
         free(c.groups[i].heap);
         free(c.groups[i].vals);

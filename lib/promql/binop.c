@@ -364,8 +364,8 @@ int pq_eval_binary(pq_ev *ev, const promql_node *n, pq_val *out)
     }
     rc = pq_range_eval(ev, args, 2, step_vector_scalar, &c, out);
 done:
-    pq_val_free(&args[0]);
-    pq_val_free(&args[1]);
+    pq_val_release(q, &args[0]);
+    pq_val_release(q, &args[1]);
     pq_map_free(&c.sigs);
     pq_map_free(&c.right);
     pq_map_free(&c.matched);

@@ -102,7 +102,7 @@ typedef struct pq_query {
     const pq_lset *empty;
     promql_series_set *sets;     /* selected sets, released at the end */
     size_t nsets, capsets;
-    int64_t samples;             /* current sample count (approximate, like Prometheus) */
+    int64_t samples;             /* samples held now: live values + current window */
     int64_t deadline_ns;         /* 0: none */
     unsigned tick;
     char *err;
@@ -144,6 +144,9 @@ void pq_lb_free(pq_lb *b);
 
 /* Values. */
 void pq_val_free(pq_val *v);
+/* Frees an intermediate value and takes its points off the query's sample
+ * count (like Prometheus' currentSamples, the limit is on what is held). */
+void pq_val_release(pq_query *q, pq_val *v);
 int pq_vec_push(pq_vec *v, const pq_lset *m, double val, int64_t t);
 void pq_vec_free(pq_vec *v);
 int pq_series_push(pq_series *s, int64_t t, double v);

@@ -328,7 +328,7 @@ int pq_eval_call(pq_ev *ev, const promql_node *n, pq_val *out)
         pq_val a = {0};
         for (size_t i = 0; i < na; i++) {
             PQ_TRY(pq_eval(ev, n->call.args[i], &a));
-            pq_val_free(&a);
+            pq_val_release(q, &a);
         }
         out->kind = PQ_VECTOR;
         return 0;
@@ -349,7 +349,7 @@ int pq_eval_call(pq_ev *ev, const promql_node *n, pq_val *out)
             pq_val res = {0};
             fnctx c = {.n = n, .fn = PROMQL_FN_ABS};
             rc = pq_range_eval(ev, &v, 1, step_dropname, &c, &res);
-            pq_val_free(&v);
+            pq_val_release(q, &v);
             if (rc < 0) {
                 pq_val_free(&res);
                 return rc;
@@ -393,6 +393,6 @@ int pq_eval_call(pq_ev *ev, const promql_node *n, pq_val *out)
     }
 done:
     for (size_t i = 0; i < nargs; i++)
-        pq_val_free(&args[i]);
+        pq_val_release(q, &args[i]);
     return rc;
 }

@@ -376,7 +376,6 @@ int pq_eval_range_call(pq_ev *ev, const promql_node *n, size_t mi, pq_val *out)
             for (size_t j = 1; j < np; j++)
                 resets[j] = resets[j - 1] + (v[j] < v[j - 1]);
         }
-        int64_t loaded = 0;
         for (size_t k = 0; k < ev->nsteps; k++) {
             int64_t ts = ev->start + (int64_t)k * ev->interval;
             int64_t end = pq_ref_time(ev, mod, ts), start = pq_tsub(end, range);
@@ -396,7 +395,11 @@ int pq_eval_range_call(pq_ev *ev, const promql_node *n, size_t mi, pq_val *out)
                 found[k] = true;
                 continue;
             }
-            loaded += (int64_t)(hi - lo);
+            /* the window's samples are held while the function runs */
+            if (q->samples + (int64_t)(hi - lo) > q->opts.max_samples) {
+                rc = pq_add_samples(q, (int64_t)(hi - lo));
+                goto done;
+            }
             win w = {.t = t + lo, .v = v + lo, .n = hi - lo, .start = start, .end = end, .range = range, .ts = ts,
                      .no_resets = track && resets[hi - 1] == resets[lo]};
             double p0 = 0, p1 = 0;
@@ -429,10 +432,6 @@ int pq_eval_range_call(pq_ev *ev, const promql_node *n, size_t mi, pq_val *out)
         }
         if ((rc = pq_add_samples(q, o ? o->n : 0)) < 0 || (rc = pq_check_abort(q)) < 0)
             goto done;
-        if (loaded > q->opts.max_samples) {
-            rc = pq_add_samples(q, loaded);
-            goto done;
-        }
         if (o) {
             bool isnew;
             if (!pq_map_put(&seen, pq_ptrkey(m), &isnew)) {
@@ -467,8 +466,8 @@ int pq_eval_range_call(pq_ev *ev, const promql_node *n, size_t mi, pq_val *out)
     }
 done:
     for (size_t i = 0; i < PROMQL_FN_MAX_ARGS; i++)
-        pq_val_free(&other[i]);
-    pq_val_free(&sub);
+        pq_val_release(q, &other[i]);
+    pq_val_release(q, &sub);
     pq_map_free(&seen);
     free(c.scratch);
     free(bt);

@@ -446,6 +446,14 @@ void pq_val_free(pq_val *v)
     memset(v, 0, sizeof *v);
 }
 
+void pq_val_release(pq_query *q, pq_val *v)
+{
+    if (v->kind == PQ_VECTOR || v->kind == PQ_MATRIX)
+        for (size_t i = 0; i < v->ns; i++)
+            q->samples -= v->s[i].n;
+    pq_val_free(v);
+}
+
 int pq_vec_push(pq_vec *v, const pq_lset *m, double val, int64_t t)
 {
     if (v->n == v->cap) {

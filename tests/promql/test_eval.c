@@ -146,6 +146,12 @@ static void test_max_samples(void **state)
     assert_int_equal(query(m, &o, "a", 0, &r, err, sizeof err), 0);
     assert_int_equal(r.n_series, 20);
     promql_result_free(&r);
+    /* the limit is on samples held at once, not the total over the query:
+     * each sum() holds 20 input samples, then only its 1 output */
+    o.max_samples = 22;
+    assert_int_equal(query(m, &o, "sum(a) + sum(a) + sum(a)", 0, &r, err, sizeof err), 0);
+    assert_true(r.series[0].points[0].v == 3 * 190);
+    promql_result_free(&r);
     promql_memstore_free(m);
 }
 
