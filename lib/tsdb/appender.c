@@ -42,7 +42,7 @@ static void release(tsdb_appender *a)
     a->mint = INT64_MAX;
     a->maxt = INT64_MIN;
     if (a->locked) {
-        pthread_rwlock_unlock(&a->db->head.gc);
+        gclock_rdunlock(&a->db->head.gc);
         a->locked = false;
     }
 }
@@ -73,7 +73,7 @@ static int begin(tsdb_appender *a)
     if (atomic_load(&a->db->closing))
         return TSDB_ERR_CLOSED;
     if (!a->locked) {
-        pthread_rwlock_rdlock(&a->db->head.gc);
+        gclock_rdlock(&a->db->head.gc);
         a->locked = true;
         a->mint = INT64_MAX;
         a->maxt = INT64_MIN;

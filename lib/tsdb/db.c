@@ -209,8 +209,8 @@ int tsdb_close(tsdb_db *db)
     int rc = 0;
     if (db->head.stripes) {
         /* waits for open appenders and queriers */
-        pthread_rwlock_wrlock(&db->head.gc);
-        pthread_rwlock_unlock(&db->head.gc);
+        gclock_wrlock(&db->head.gc);
+        gclock_wrunlock(&db->head.gc);
     }
     if (db->has_wal) {
         rc = db->wal.err;
@@ -426,19 +426,19 @@ static int cut_block(tsdb_db *db, int64_t mint, int64_t maxt, char *err, size_t 
     int64_t mv = atomic_load(&h->min_valid);
     if (maxt > mv)
         atomic_store(&h->min_valid, maxt);
-    pthread_rwlock_wrlock(&h->gc);
-    pthread_rwlock_unlock(&h->gc);
+    gclock_wrlock(&h->gc);
+    gclock_wrunlock(&h->gc);
     /* commits between the caller reading the head's mint and the barrier may
      * have added older samples: the block must take them too */
     int64_t hm = atomic_load(&h->mint);
     if (hm < mint)
         mint = hm;
 
-    pthread_rwlock_rdlock(&h->gc);
+    gclock_rdlock(&h->gc);
     cut_src c = {.db = db, .mint = mint, .maxt = maxt};
     int rc = head_all_series_sorted(h, &c.series, &c.n);
     if (rc < 0) {
-        pthread_rwlock_unlock(&h->gc);
+        gclock_rdunlock(&h->gc);
         snprintf(err, errlen, "out of memory");
         return rc;
     }
@@ -463,7 +463,7 @@ static int cut_block(tsdb_db *db, int64_t mint, int64_t maxt, char *err, size_t 
         };
         rc = tsdb_block_write(db->dir, &src, &wo, ulid, err, errlen);
     }
-    pthread_rwlock_unlock(&h->gc);
+    gclock_rdunlock(&h->gc);
     free(c.series);
     free(c.lbl);
     free(c.chunks);

@@ -18,10 +18,13 @@ int head_init(head *h, int64_t chunk_range, int64_t ooo_window, size_t max_serie
     memset(h->stripes, 0, HEAD_STRIPES * sizeof(head_stripe));
     pthread_rwlockattr_t ra;
     pthread_rwlockattr_init(&ra);
-    pthread_rwlock_init(&h->gc, &ra);
-    pthread_rwlock_init(&h->iso, &ra);
     pthread_rwlock_init(&h->idx_lock, &ra);
+    /* queriers registering a snapshot must not starve behind overlapping
+     * commits; nobody takes iso recursively */
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&h->iso, &ra);
     pthread_rwlockattr_destroy(&ra);
+    gclock_init(&h->gc);
     for (size_t i = 0; i < HEAD_STRIPES; i++)
         pthread_mutex_init(&h->stripes[i].mu, NULL);
     pthread_mutex_init(&h->sorted_mu, NULL);
@@ -70,7 +73,7 @@ void head_destroy(head *h)
     pthread_mutex_destroy(&h->sorted_mu);
     postings_free(&h->post);
     intern_free(&h->strs);
-    pthread_rwlock_destroy(&h->gc);
+    gclock_destroy(&h->gc);
     pthread_rwlock_destroy(&h->iso);
     pthread_rwlock_destroy(&h->idx_lock);
     h->stripes = NULL;
@@ -425,7 +428,7 @@ static bool series_truncate(head *h, head_series *s, int64_t mint, int64_t *newm
 
 void head_truncate(head *h, int64_t mint)
 {
-    pthread_rwlock_wrlock(&h->gc);
+    gclock_wrlock(&h->gc);
     if (mint > atomic_load(&h->min_valid))
         atomic_store(&h->min_valid, mint);
     int64_t newmin = INT64_MAX;
@@ -527,5 +530,5 @@ void head_truncate(head *h, int64_t mint)
     } else {
         atomic_store(&h->mint, newmin < mint ? mint : newmin);
     }
-    pthread_rwlock_unlock(&h->gc);
+    gclock_wrunlock(&h->gc);
 }

@@ -3,16 +3,18 @@
  * Not installed.
  *
  * Locking (see docs/tsdb.md "Concurrency"):
- *  - h->gc (rwlock): read-held by an appender from its first append until
+ *  - h->gc (gclock): read-held by an appender from its first append until
  *    commit/rollback ends, and by a querier for its lifetime; write-held only
  *    by head truncation (head_truncate), which frees chunks and series. So a
  *    series pointer obtained under the read lock stays valid while held.
+ *    A waiting writer stops new readers (no starvation by steady appends),
+ *    except threads already holding it for reading.
  *  - h->stripes[hash & mask].mu: the by-hash map of that stripe AND the
  *    chunk/sample state of every series whose hash falls in it. Appenders on
  *    different series mostly take different stripes.
  *  - h->idx_lock (rwlock): postings + interned strings; write-held briefly
  *    when a series is created or deleted, read-held by lookups.
- *  - h->iso (rwlock): read-held while a commit applies its samples, write-held
+ *  - h->iso (rwlock, writer-preferring): read-held while a commit applies its samples, write-held
  *    while a querier registers its snapshot (head_snapshot_new), so a
  *    querier sees every commit before its creation and none after: commits
  *    numbered >= the snapshot's seq save the state a series had before they
@@ -162,8 +164,21 @@ typedef struct head_sorted {
     head_series *s;
 } head_sorted;
 
+/* gclock.c: writer-preferring rwlock whose read side is reentrant per thread. */
+typedef struct gclock {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int readers, writer, waiting;
+} gclock;
+void gclock_init(gclock *l);
+void gclock_destroy(gclock *l);
+void gclock_rdlock(gclock *l);
+void gclock_rdunlock(gclock *l);
+void gclock_wrlock(gclock *l);
+void gclock_wrunlock(gclock *l);
+
 typedef struct head {
-    pthread_rwlock_t gc;
+    gclock gc;
     pthread_rwlock_t iso;
     pthread_rwlock_t idx_lock;
     intern_tab strs;

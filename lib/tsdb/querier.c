@@ -160,7 +160,7 @@ int tsdb_querier_new(tsdb_db *db, int64_t mint, int64_t maxt, tsdb_querier **out
     for (size_t i = 0; i < q->ndbb; i++)
         if (block_overlaps(q->dbb[i]->b, mint, maxt))
             q->blocks[q->nblocks++] = q->dbb[i]->b;
-    pthread_rwlock_rdlock(&db->head.gc);
+    gclock_rdlock(&db->head.gc);
     q->head = true;
     if (!(q->snap = head_snapshot_new(&db->head, mint, maxt))) {
         tsdb_querier_free(q);
@@ -203,7 +203,7 @@ void tsdb_querier_free(tsdb_querier *q)
         return;
     if (q->head) {
         head_snapshot_free(&q->db->head, q->snap);
-        pthread_rwlock_unlock(&q->db->head.gc);
+        gclock_rdunlock(&q->db->head.gc);
     }
     for (size_t i = 0; i < q->ndbb; i++)
         db_block_unref(q->dbb[i]);
