@@ -255,6 +255,44 @@ static void test_v2_series_errors(void **state)
     free(b);
 }
 
+static void test_limits(void **state)
+{
+    prompb_label l1[] = {L("__name__", "a"), L("job", "x")};
+    prompb_label l2[] = {L("__name__", "b"), L("job", "a-very-long-value"), L("zone", "z")};
+    prompb_sample s[3] = {{1, 1}, {2, 2}, {3, 3}};
+    prompb_series_data sd[] = {{l1, 2, s, 1}, {l2, 3, s, 2}};
+    prompb_buf out = {0};
+    assert_int_equal(prompb_write_encode_v1(sd, 2, &out, NULL), 0);
+    prompb_write_request r;
+    prompb_write_request_init(&r);
+    assert_int_equal(prompb_write_decode_v1(&r, out.data, out.len, NULL), 0);
+    prompb_error e;
+    prompb_limits none = {0};
+    assert_int_equal(prompb_check_request_limits(&r, &none, &e), 0);
+    assert_int_equal(prompb_check_series_limits(&r, 1, &none, &e), 0);
+    prompb_limits lim = {.max_series = 1};
+    assert_int_equal(prompb_check_request_limits(&r, &lim, &e), -EMSGSIZE);
+    assert_int_equal(e.code, PROMPB_ERR_LIMIT);
+    assert_string_equal(e.msg, "request has 2 series, the limit is 1");
+    lim = (prompb_limits){.max_samples = 2};
+    assert_int_equal(prompb_check_request_limits(&r, &lim, &e), -EMSGSIZE);
+    assert_string_equal(e.msg, "request has 3 samples, the limit is 2");
+    lim = (prompb_limits){.max_labels = 2};
+    assert_int_equal(prompb_check_series_limits(&r, 0, &lim, &e), 0);
+    assert_int_equal(prompb_check_series_limits(&r, 1, &lim, &e), -EINVAL);
+    assert_string_equal(e.msg, "series 1 ({__name__=\"b\", job=\"a-very-long-value\", "
+                               "zone=\"z\"}): limit exceeded: 3 labels, the limit is 2");
+    lim = (prompb_limits){.max_value_len = 10};
+    assert_int_equal(prompb_check_series_limits(&r, 1, &lim, &e), -EINVAL);
+    assert_int_equal(e.series, 1);
+    assert_non_null(strstr(e.msg, "value of label \"job\" is 17 bytes, the limit is 10"));
+    lim = (prompb_limits){.max_name_len = 4};
+    assert_int_equal(prompb_check_series_limits(&r, 0, &lim, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "label name \"__name__\" is 8 bytes, the limit is 4"));
+    prompb_write_request_free(&r);
+    prompb_buf_free(&out);
+}
+
 static void test_snappy_errors(void **state)
 {
     prompb_buf out = {0};
@@ -297,6 +335,7 @@ int main(void)
         cmocka_unit_test(test_bad_series_isolated),
         cmocka_unit_test(test_protobuf_errors),
         cmocka_unit_test(test_v2_series_errors),
+        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_snappy_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,6 +20,7 @@ static const char *const code_names[] = {
     [PROMPB_ERR_BAD_REF] = "invalid symbol reference",
     [PROMPB_ERR_SAMPLES_AND_HISTOGRAMS] = "samples and histograms in one series",
     [PROMPB_ERR_ARG] = "invalid argument",
+    [PROMPB_ERR_LIMIT] = "limit exceeded",
 };
 
 const char *prompb_code_str(prompb_code c)

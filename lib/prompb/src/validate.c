@@ -239,3 +239,52 @@ size_t prompb_validate(const prompb_write_request *r, unsigned flags, uint8_t *b
     }
     return nbad;
 }
+
+int prompb_check_request_limits(const prompb_write_request *r, const prompb_limits *lim,
+                                prompb_error *err)
+{
+    if (lim->max_series && r->series_count > lim->max_series) {
+        prompb_err_set(err, PROMPB_ERR_LIMIT, PROMPB_NO_SERIES, 0,
+                       "request has %zu series, the limit is %zu", r->series_count,
+                       lim->max_series);
+        return -EMSGSIZE;
+    }
+    if (lim->max_samples && r->sample_count > lim->max_samples) {
+        prompb_err_set(err, PROMPB_ERR_LIMIT, PROMPB_NO_SERIES, 0,
+                       "request has %zu samples, the limit is %zu", r->sample_count,
+                       lim->max_samples);
+        return -EMSGSIZE;
+    }
+    return 0;
+}
+
+int prompb_check_series_limits(const prompb_write_request *r, size_t i,
+                               const prompb_limits *lim, prompb_error *err)
+{
+    if (!r || i >= r->series_count) {
+        prompb_err_set(err, PROMPB_ERR_ARG, PROMPB_NO_SERIES, 0, "no series %zu", i);
+        return -EINVAL;
+    }
+    const prompb_series *s = &r->series[i];
+    const prompb_label *l = r->labels + s->labels_start;
+    char d[200], q[80];
+    if (lim->max_labels && s->labels_count > lim->max_labels) {
+        snprintf(d, sizeof(d), "%u labels, the limit is %u", s->labels_count, lim->max_labels);
+        return fail(r, i, err, PROMPB_ERR_LIMIT, d);
+    }
+    for (uint32_t k = 0; k < s->labels_count; k++) {
+        if (lim->max_name_len && l[k].name_len > lim->max_name_len) {
+            quoted(q, sizeof(q), l[k].name, l[k].name_len);
+            snprintf(d, sizeof(d), "label name %s is %u bytes, the limit is %u", q,
+                     l[k].name_len, lim->max_name_len);
+            return fail(r, i, err, PROMPB_ERR_LIMIT, d);
+        }
+        if (lim->max_value_len && l[k].value_len > lim->max_value_len) {
+            quoted(q, sizeof(q), l[k].name, l[k].name_len);
+            snprintf(d, sizeof(d), "value of label %s is %u bytes, the limit is %u", q,
+                     l[k].value_len, lim->max_value_len);
+            return fail(r, i, err, PROMPB_ERR_LIMIT, d);
+        }
+    }
+    return 0;
+}

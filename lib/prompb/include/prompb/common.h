@@ -66,6 +66,7 @@ typedef enum {
     PROMPB_ERR_BAD_REF,         /* v2: symbol reference out of range / odd count */
     PROMPB_ERR_SAMPLES_AND_HISTOGRAMS, /* v2: a series with both */
     PROMPB_ERR_ARG,             /* caller error (NULL, count too large) */
+    PROMPB_ERR_LIMIT,           /* over a configured per-request/per-series limit */
 } prompb_code;
 
 #define PROMPB_NO_SERIES ((size_t)-1)

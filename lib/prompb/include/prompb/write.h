@@ -128,6 +128,26 @@ int prompb_validate_series(const prompb_write_request *r, size_t i, unsigned fla
 size_t prompb_validate(const prompb_write_request *r, unsigned flags, uint8_t *bad,
                        prompb_error *first);
 
+/* Receiver limits; 0 means no limit. */
+typedef struct {
+    size_t max_series;          /* series per request */
+    size_t max_samples;         /* samples per request */
+    uint32_t max_labels;        /* labels per series */
+    uint32_t max_name_len;      /* bytes of a label name */
+    uint32_t max_value_len;     /* bytes of a label value */
+} prompb_limits;
+
+/* Request-wide limits: -EMSGSIZE (PROMPB_ERR_LIMIT) with e.g.
+ * "request has 12000 series, the limit is 10000". Pure. */
+int prompb_check_request_limits(const prompb_write_request *r, const prompb_limits *lim,
+                                prompb_error *err);
+
+/* Per-series limits: -EINVAL (PROMPB_ERR_LIMIT) naming the series, e.g.
+ * series 3 ({__name__="x", ...}): limit exceeded: 40 labels, the limit is 30
+ * so the caller can refuse that series and keep the others. Pure. */
+int prompb_check_series_limits(const prompb_write_request *r, size_t i,
+                               const prompb_limits *lim, prompb_error *err);
+
 /* Input of the encoders: one series given by borrowed arrays. */
 typedef struct {
     const prompb_label *labels;
