@@ -27,6 +27,7 @@ typedef struct aggctx {
     size_t vlabel_len;
     pq_map in2gid;   /* input lset -> gid */
     pq_map g2gid;    /* group lset -> gid */
+    pq_map vstr;     /* count_values: value bits -> formatted string (arena) */
     group *groups;
     size_t ngroups, capgroups;
     size_t *order;
@@ -195,9 +196,22 @@ static int step_agg(pq_ev *ev, void *ctx, pq_vec *in, size_t nin, int64_t ts, si
         pq_sample *s = &vec->s[i];
         size_t gid;
         if (c->op == PROMQL_AGG_COUNT_VALUES) {
-            pq_format_float(s->v, vbuf, sizeof vbuf);
-            char *vs = pq_arena_strdup(&q->arena, vbuf, strlen(vbuf));
-            if (!vs || pq_lb_reset(&c->lb, s->m) < 0 ||
+            /* one formatted string per distinct value for the whole query */
+            uint64_t bits;
+            memcpy(&bits, &s->v, sizeof bits);
+            bool isnew;
+            uint64_t *vslot = pq_map_put(&c->vstr, bits, &isnew);
+            if (!vslot)
+                return pq_oom(q);
+            if (isnew) {
+                pq_format_float(s->v, vbuf, sizeof vbuf);
+                char *dup = pq_arena_strdup(&q->arena, vbuf, strlen(vbuf));
+                if (!dup)
+                    return pq_oom(q);
+                *vslot = pq_ptrkey(dup);
+            }
+            const char *vs = (const char *)(uintptr_t)*vslot;
+            if (pq_lb_reset(&c->lb, s->m) < 0 ||
                 pq_lb_set(&c->lb, c->vlabel, c->vlabel_len, vs, strlen(vs)) < 0)
                 return pq_oom(q);
             const pq_lset *metric = pq_lb_intern(q, &c->lb);
@@ -412,6 +426,7 @@ done:
     free(c.order);
     pq_map_free(&c.in2gid);
     pq_map_free(&c.g2gid);
+    pq_map_free(&c.vstr);
     pq_lb_free(&c.lb);
     free(c.grouping);
     free(c.cvgrouping);

@@ -31,9 +31,11 @@
  *     int64 give NaN; Go converts those to an arbitrary date.
  *   - Timestamps, offsets, ranges and @ values are clamped to +-2^62 ms
  *     instead of wrapping around.
- *   - The sample limit counts loaded window samples and result points; its
- *     peak accounting differs from Prometheus' in detail. A query or
- *     subquery with more steps than max_samples fails with the same error.
+ *   - The sample limit counts the samples held at once (live intermediate
+ *     results plus the current range window), as Prometheus does, but the
+ *     exact moments of counting differ, so a query right at the limit may
+ *     pass on one and fail on the other. A query or subquery with more
+ *     steps than max_samples fails with the same error.
  *   - label_replace regexes run on PCRE2 (syntax errors use Go's texts);
  *     see lib/labels for the few Go/PCRE2 regex differences.
  *   - Transcendental functions use the C library: exp, pow (^), atan2 and
