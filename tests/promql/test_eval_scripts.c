@@ -417,12 +417,106 @@ static void test_binops(void **state)
     run_script("binops", binops, 32);
 }
 
+/* rate/increase/deriv over subqueries of a fast-growing counter (values beyond int64) */
+static const char fibonacci[] =
+    "load 7s\n"
+    "   metric 1 1 2 3 5 8 13 21 34 55 89 144 233 377 610 987 1597 2584 4181 6765 10946 17711 28657 46368 75025 121393 196418 317811 514229 832040 1346269 2178309 3524578 5702887 9227465 14930352 24157817 39088169 63245986 102334155 165580141 267914296 433494437 701408733 1134903170 1836311903 2971215073 4807526976 7778742049 12586269025 20365011074 32951280099 53316291173 86267571272 139583862445 225851433717 365435296162 591286729879 956722026041 1548008755920 2504730781961 4052739537881 6557470319842 10610209857723 17167680177565 27777890035288 44945570212853 72723460248141 117669030460994 190392490709135 308061521170129 498454011879264 806515533049393 1304969544928657 2111485077978050 3416454622906707 5527939700884757 8944394323791464 14472334024676221 23416728348467685 37889062373143906 61305790721611591 99194853094755497 160500643816367088 259695496911122585 420196140727489673 679891637638612258 1100087778366101931 1779979416004714189 2880067194370816120 4660046610375530309 7540113804746346429 12200160415121876738\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 80s rate(metric[1m])\n"
+    "   {} 2.517857142857143E+00\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 80s rate(metric[1m:10s])\n"
+    "   {} 2.3666666666666667E+00\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 80s rate(metric[1m:10s] offset 10s)\n"
+    "   {} 1.4666666666666666E+00\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 80s rate(metric[1m:10s] offset 20s)\n"
+    "   {} 5.5E-01\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 80s rate(metric[1m:5s] offset 30s)\n"
+    "   {} 3.5000000000000003E-01\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 80s rate(metric[1m:5s] offset 6000s)\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 80s rate(metric[1m:10s] offset -35s)\n"
+    "   {} 1.8038333333333334E+01\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 80s rate(metric[1m:10s] offset 5m)\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 600s deriv(metric[2m:7s])\n"
+    "   {} 2.4593815891549415E+15\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 600s increase(metric[1m:3s] offset 1m)\n"
+    "   {} 8.82672529333047E+15\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 630s delta(metric[1m:3s])\n"
+    "   {} 4.5987408196539187E+18\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 50s irate(metric[1m:3s])\n"
+    "   {} 0E+00\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 600s max_over_time(rate(metric[30s])[1m:10s])\n"
+    "   {} 1.528577560155877E+16\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 600s holt_winters(metric[2m:10s], 0.5, 0.1)\n"
+    "   {} 3.028919631010092E+17\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 600s min_over_time(metric[5m:1m])\n"
+    "   {} 4.33494437E+08\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 10m sum_over_time(count_over_time(metric[30s])[5m:7s])\n"
+    "   {} 2.15E+02\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 20m rate(metric[1m:10s])\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 640s rate(metric[1m])\n"
+    "   {} 1.3177880644517819E+17\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 646s metric\n"
+    "   {__name__=\"metric\"} 1.2200160415121877E+19\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 647s metric\n"
+    "   {__name__=\"metric\"} 1.2200160415121877E+19\n"
+    "\n"
+    "# reference\n"
+    "eval instant at 1000s metric\n"
+    "\n"
+    "\n";
+
+static void test_fibonacci(void **state)
+{
+    (void)state;
+    run_script("fibonacci", fibonacci, 21);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_at_modifier),
         cmocka_unit_test(test_subqueries),
         cmocka_unit_test(test_binops),
+        cmocka_unit_test(test_fibonacci),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
