@@ -248,13 +248,31 @@ void pqp_matchers_free(promql_matcher *ms, size_t n)
     free(ms);
 }
 
-void promql_node_free(promql_node *n)
+#define NOINLINE __attribute__((noinline))
+
+/* The i-th child slot of n in source order, or NULL past the last one.
+ * Recursive functions below only loop over these, so their stack frames
+ * stay small however deep a tree is (see PROMQL_MAX_DEPTH). */
+static promql_node **child_slot(promql_node *n, size_t i)
 {
-    if (!n)
-        return;
     switch (n->kind) {
-    case PROMQL_NODE_NUMBER:
-        break;
+    case PROMQL_NODE_MATRIX: return i == 0 ? &n->matrix.vector : NULL;
+    case PROMQL_NODE_SUBQUERY: return i == 0 ? &n->subquery.expr : NULL;
+    case PROMQL_NODE_PAREN: return i == 0 ? &n->paren.expr : NULL;
+    case PROMQL_NODE_UNARY: return i == 0 ? &n->unary.expr : NULL;
+    case PROMQL_NODE_BINARY:
+        return i == 0 ? &n->binary.lhs : i == 1 ? &n->binary.rhs : NULL;
+    case PROMQL_NODE_AGGREGATE:
+        return i == 0 ? &n->aggregate.param : i == 1 ? &n->aggregate.expr : NULL;
+    case PROMQL_NODE_CALL: return i < n->call.n_args ? &n->call.args[i] : NULL;
+    default: return NULL;
+    }
+}
+
+/* Frees what n owns except its children, then n. */
+NOINLINE static void free_shallow(promql_node *n)
+{
+    switch (n->kind) {
     case PROMQL_NODE_STRING:
         free(n->string.value);
         break;
@@ -262,35 +280,29 @@ void promql_node_free(promql_node *n)
         free(n->vector.name);
         pqp_matchers_free(n->vector.matchers, n->vector.n_matchers);
         break;
-    case PROMQL_NODE_MATRIX:
-        promql_node_free(n->matrix.vector);
-        break;
-    case PROMQL_NODE_SUBQUERY:
-        promql_node_free(n->subquery.expr);
-        break;
-    case PROMQL_NODE_PAREN:
-        promql_node_free(n->paren.expr);
-        break;
-    case PROMQL_NODE_UNARY:
-        promql_node_free(n->unary.expr);
-        break;
     case PROMQL_NODE_BINARY:
-        promql_node_free(n->binary.lhs);
-        promql_node_free(n->binary.rhs);
         pqp_matching_free(n->binary.matching);
         break;
     case PROMQL_NODE_AGGREGATE:
-        promql_node_free(n->aggregate.expr);
-        promql_node_free(n->aggregate.param);
         pqp_strv_free(n->aggregate.grouping, n->aggregate.n_grouping);
         break;
     case PROMQL_NODE_CALL:
-        for (size_t i = 0; i < n->call.n_args; i++)
-            promql_node_free(n->call.args[i]);
         free(n->call.args);
+        break;
+    default:
         break;
     }
     free(n);
+}
+
+void promql_node_free(promql_node *n)
+{
+    if (!n)
+        return;
+    promql_node **c;
+    for (size_t i = 0; (c = child_slot(n, i)) != NULL; i++)
+        promql_node_free(*c);
+    free_shallow(n);
 }
 
 static char *memdup0(const char *s, size_t n)
@@ -323,10 +335,10 @@ static bool strv_clone(char **src, size_t n, char ***dst)
     return true;
 }
 
-promql_node *promql_node_clone(const promql_node *n)
+/* Copy of n without its children (child slots NULL; a call gets its
+ * argument array, all NULL). */
+NOINLINE static promql_node *clone_shallow(const promql_node *n)
 {
-    if (!n)
-        return NULL;
     promql_node *c = pqp_node_new(n->kind, n->pos_start, n->pos_end);
     if (!c)
         return NULL;
@@ -346,101 +358,93 @@ promql_node *promql_node_clone(const promql_node *n)
             ok = false;
             break;
         }
-        if (n->vector.n_matchers) {
-            c->vector.matchers = calloc(n->vector.n_matchers, sizeof *c->vector.matchers);
-            if (!c->vector.matchers) {
-                ok = false;
-                break;
-            }
-            for (size_t i = 0; i < n->vector.n_matchers; i++) {
-                const promql_matcher *m = &n->vector.matchers[i];
-                promql_matcher *d = &c->vector.matchers[i];
-                c->vector.n_matchers = i + 1;
-                d->op = m->op;
-                d->value_len = m->value_len;
-                d->name = strdup(m->name);
-                d->value = memdup0(m->value, m->value_len);
-                if (!d->name || !d->value) {
-                    ok = false;
-                    break;
-                }
-            }
+        if (n->vector.n_matchers &&
+            !(c->vector.matchers = calloc(n->vector.n_matchers, sizeof *c->vector.matchers))) {
+            ok = false;
+            break;
+        }
+        for (size_t i = 0; i < n->vector.n_matchers && ok; i++) {
+            const promql_matcher *m = &n->vector.matchers[i];
+            promql_matcher *d = &c->vector.matchers[i];
+            c->vector.n_matchers = i + 1;
+            d->op = m->op;
+            d->value_len = m->value_len;
+            d->name = strdup(m->name);
+            d->value = memdup0(m->value, m->value_len);
+            ok = d->name && d->value;
         }
         break;
     case PROMQL_NODE_MATRIX:
         c->matrix.range_ms = n->matrix.range_ms;
-        ok = (c->matrix.vector = promql_node_clone(n->matrix.vector)) != NULL;
         break;
     case PROMQL_NODE_SUBQUERY:
         c->subquery.range_ms = n->subquery.range_ms;
         c->subquery.step_ms = n->subquery.step_ms;
         c->subquery.mod = n->subquery.mod;
-        ok = (c->subquery.expr = promql_node_clone(n->subquery.expr)) != NULL;
         break;
     case PROMQL_NODE_PAREN:
-        ok = (c->paren.expr = promql_node_clone(n->paren.expr)) != NULL;
         break;
     case PROMQL_NODE_UNARY:
         c->unary.op = n->unary.op;
-        ok = (c->unary.expr = promql_node_clone(n->unary.expr)) != NULL;
         break;
-    case PROMQL_NODE_BINARY:
+    case PROMQL_NODE_BINARY: {
         c->binary.op = n->binary.op;
         c->binary.return_bool = n->binary.return_bool;
-        c->binary.lhs = promql_node_clone(n->binary.lhs);
-        c->binary.rhs = promql_node_clone(n->binary.rhs);
-        ok = c->binary.lhs && c->binary.rhs;
-        if (ok && n->binary.matching) {
-            const promql_vector_matching *m = n->binary.matching;
-            promql_vector_matching *d = calloc(1, sizeof *d);
-            c->binary.matching = d;
-            if (!d) {
-                ok = false;
-                break;
-            }
-            d->card = m->card;
-            d->on = m->on;
-            d->n_labels = m->n_labels;
-            d->n_include = m->n_include;
-            ok = strv_clone(m->labels, m->n_labels, &d->labels) &&
-                 strv_clone(m->include, m->n_include, &d->include);
-            if (!d->labels)
-                d->n_labels = 0;
-            if (!d->include)
-                d->n_include = 0;
+        const promql_vector_matching *m = n->binary.matching;
+        if (!m)
+            break;
+        promql_vector_matching *d = calloc(1, sizeof *d);
+        c->binary.matching = d;
+        if (!d) {
+            ok = false;
+            break;
         }
+        d->card = m->card;
+        d->on = m->on;
+        ok = strv_clone(m->labels, m->n_labels, &d->labels) &&
+             strv_clone(m->include, m->n_include, &d->include);
+        d->n_labels = d->labels ? m->n_labels : 0;
+        d->n_include = d->include ? m->n_include : 0;
         break;
+    }
     case PROMQL_NODE_AGGREGATE:
         c->aggregate.op = n->aggregate.op;
         c->aggregate.without = n->aggregate.without;
-        c->aggregate.expr = promql_node_clone(n->aggregate.expr);
-        ok = c->aggregate.expr != NULL;
-        if (ok && n->aggregate.param)
-            ok = (c->aggregate.param = promql_node_clone(n->aggregate.param)) != NULL;
-        if (ok) {
-            ok = strv_clone(n->aggregate.grouping, n->aggregate.n_grouping,
-                            &c->aggregate.grouping);
-            if (ok)
-                c->aggregate.n_grouping = n->aggregate.n_grouping;
-        }
+        ok = strv_clone(n->aggregate.grouping, n->aggregate.n_grouping, &c->aggregate.grouping);
+        if (ok)
+            c->aggregate.n_grouping = n->aggregate.n_grouping;
         break;
     case PROMQL_NODE_CALL:
         c->call.func = n->call.func;
         c->call.args = calloc(n->call.n_args ? n->call.n_args : 1, sizeof *c->call.args);
-        if (!c->call.args) {
-            ok = false;
-            break;
-        }
-        for (size_t i = 0; i < n->call.n_args && ok; i++) {
-            c->call.args[i] = promql_node_clone(n->call.args[i]);
-            c->call.n_args = i + 1;
-            ok = c->call.args[i] != NULL;
-        }
+        ok = c->call.args != NULL;
+        if (ok)
+            c->call.n_args = n->call.n_args;
         break;
     }
     if (!ok) {
         promql_node_free(c);
         return NULL;
+    }
+    return c;
+}
+
+promql_node *promql_node_clone(const promql_node *n)
+{
+    if (!n)
+        return NULL;
+    promql_node *c = clone_shallow(n);
+    if (!c)
+        return NULL;
+    promql_node **src, **dst;
+    for (size_t i = 0; (src = child_slot((promql_node *)n, i)) != NULL; i++) {
+        if (!*src)
+            continue; /* aggregation without a parameter */
+        dst = child_slot(c, i);
+        if (!(*dst = promql_node_clone(*src))) {
+            promql_node_free(c);
+            return NULL;
+        }
     }
     return c;
 }
@@ -488,10 +492,9 @@ static bool matchers_equal(const promql_node *a, const promql_node *b)
     return true;
 }
 
-bool promql_node_equal(const promql_node *a, const promql_node *b)
+/* Equality of everything but the children. */
+NOINLINE static bool shallow_equal(const promql_node *a, const promql_node *b)
 {
-    if (!a || !b)
-        return a == b;
     if (a->kind != b->kind)
         return false;
     switch (a->kind) {
@@ -509,45 +512,48 @@ bool promql_node_equal(const promql_node *a, const promql_node *b)
             return false;
         return mod_equal(&a->vector.mod, &b->vector.mod) && matchers_equal(a, b);
     case PROMQL_NODE_MATRIX:
-        return a->matrix.range_ms == b->matrix.range_ms &&
-               promql_node_equal(a->matrix.vector, b->matrix.vector);
+        return a->matrix.range_ms == b->matrix.range_ms;
     case PROMQL_NODE_SUBQUERY:
         return a->subquery.range_ms == b->subquery.range_ms &&
                a->subquery.step_ms == b->subquery.step_ms &&
-               mod_equal(&a->subquery.mod, &b->subquery.mod) &&
-               promql_node_equal(a->subquery.expr, b->subquery.expr);
+               mod_equal(&a->subquery.mod, &b->subquery.mod);
     case PROMQL_NODE_PAREN:
-        return promql_node_equal(a->paren.expr, b->paren.expr);
+        return true;
     case PROMQL_NODE_UNARY:
-        return a->unary.op == b->unary.op && promql_node_equal(a->unary.expr, b->unary.expr);
+        return a->unary.op == b->unary.op;
     case PROMQL_NODE_BINARY: {
         if (a->binary.op != b->binary.op || a->binary.return_bool != b->binary.return_bool)
             return false;
         const promql_vector_matching *ma = a->binary.matching, *mb = b->binary.matching;
         if ((ma == NULL) != (mb == NULL))
             return false;
-        if (ma && (ma->card != mb->card || ma->on != mb->on ||
-                   !strv_equal(ma->labels, ma->n_labels, mb->labels, mb->n_labels) ||
-                   !strv_equal(ma->include, ma->n_include, mb->include, mb->n_include)))
-            return false;
-        return promql_node_equal(a->binary.lhs, b->binary.lhs) &&
-               promql_node_equal(a->binary.rhs, b->binary.rhs);
+        return !ma || (ma->card == mb->card && ma->on == mb->on &&
+                       strv_equal(ma->labels, ma->n_labels, mb->labels, mb->n_labels) &&
+                       strv_equal(ma->include, ma->n_include, mb->include, mb->n_include));
     }
     case PROMQL_NODE_AGGREGATE:
         return a->aggregate.op == b->aggregate.op && a->aggregate.without == b->aggregate.without &&
                strv_equal(a->aggregate.grouping, a->aggregate.n_grouping, b->aggregate.grouping,
-                          b->aggregate.n_grouping) &&
-               promql_node_equal(a->aggregate.param, b->aggregate.param) &&
-               promql_node_equal(a->aggregate.expr, b->aggregate.expr);
+                          b->aggregate.n_grouping);
     case PROMQL_NODE_CALL:
-        if (a->call.func != b->call.func || a->call.n_args != b->call.n_args)
-            return false;
-        for (size_t i = 0; i < a->call.n_args; i++)
-            if (!promql_node_equal(a->call.args[i], b->call.args[i]))
-                return false;
-        return true;
+        return a->call.func == b->call.func && a->call.n_args == b->call.n_args;
     }
     return false;
+}
+
+bool promql_node_equal(const promql_node *a, const promql_node *b)
+{
+    if (!a || !b)
+        return a == b;
+    if (!shallow_equal(a, b))
+        return false;
+    promql_node **ca, **cb;
+    for (size_t i = 0; (ca = child_slot((promql_node *)a, i)) != NULL; i++) {
+        cb = child_slot((promql_node *)b, i);
+        if (!promql_node_equal(*ca, *cb))
+            return false;
+    }
+    return true;
 }
 
 promql_value_type promql_node_type(const promql_node *n)
@@ -585,29 +591,11 @@ static int walk(promql_node *n, promql_node *parent, promql_visit_fn visit, void
         return rc;
     if (rc == 1)
         return 0;
-    switch (n->kind) {
-    case PROMQL_NODE_MATRIX:
-        return walk(n->matrix.vector, n, visit, ctx);
-    case PROMQL_NODE_SUBQUERY:
-        return walk(n->subquery.expr, n, visit, ctx);
-    case PROMQL_NODE_PAREN:
-        return walk(n->paren.expr, n, visit, ctx);
-    case PROMQL_NODE_UNARY:
-        return walk(n->unary.expr, n, visit, ctx);
-    case PROMQL_NODE_BINARY:
-        rc = walk(n->binary.lhs, n, visit, ctx);
-        return rc < 0 ? rc : walk(n->binary.rhs, n, visit, ctx);
-    case PROMQL_NODE_AGGREGATE:
-        rc = walk(n->aggregate.param, n, visit, ctx);
-        return rc < 0 ? rc : walk(n->aggregate.expr, n, visit, ctx);
-    case PROMQL_NODE_CALL:
-        for (size_t i = 0; i < n->call.n_args; i++)
-            if ((rc = walk(n->call.args[i], n, visit, ctx)) < 0)
-                return rc;
-        return 0;
-    default:
-        return 0;
-    }
+    promql_node **c;
+    for (size_t i = 0; (c = child_slot(n, i)) != NULL; i++)
+        if ((rc = walk(*c, n, visit, ctx)) < 0)
+            return rc;
+    return 0;
 }
 
 int promql_walk(promql_node *root, promql_visit_fn visit, void *ctx)

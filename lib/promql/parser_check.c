@@ -8,14 +8,37 @@
 
 static promql_value_type check(pqp_parser *p, promql_node *n);
 
-static void expect_type(pqp_parser *p, promql_node *n, promql_value_type want, const char *ctx)
+#define NOINLINE __attribute__((noinline))
+
+/* Prometheus' expectType, after n was checked and found to be of type t. */
+NOINLINE static void type_rule(pqp_parser *p, const promql_node *n, promql_value_type t,
+                               promql_value_type want, const char *ctx, const char *fname)
 {
-    promql_value_type t = check(p, n);
-    if (p->failed)
+    if (p->failed || t == want)
         return;
-    if (t != want)
-        pqp_error(p, n->pos_start, n->pos_end, "expected type %s in %s, got %s",
-                 promql_value_type_doc(want), ctx, promql_value_type_doc(t));
+    char buf[96];
+    if (fname) {
+        snprintf(buf, sizeof buf, "call to function \"%s\"", fname);
+        ctx = buf;
+    }
+    pqp_error(p, n->pos_start, n->pos_end, "expected type %s in %s, got %s",
+              promql_value_type_doc(want), ctx, promql_value_type_doc(t));
+}
+
+NOINLINE static void subquery_rule(pqp_parser *p, const promql_node *n, promql_value_type t)
+{
+    if (!p->failed && t != PROMQL_VALUE_VECTOR)
+        pqp_error(p, n->pos_start, n->pos_end,
+                  "subquery is only allowed on instant vector, got %s instead",
+                  promql_value_type_name(t));
+}
+
+NOINLINE static void unary_rule(pqp_parser *p, const promql_node *n, promql_value_type t)
+{
+    if (!p->failed && t != PROMQL_VALUE_SCALAR && t != PROMQL_VALUE_VECTOR)
+        pqp_error(p, n->pos_start, n->pos_end,
+                  "unary expression only allowed on expressions of type scalar or instant vector, got \"%s\"",
+                  promql_value_type_doc(t));
 }
 
 static bool is_space(char c)
@@ -32,14 +55,11 @@ static size_t op_start(pqp_parser *p, const promql_node *n)
     return s;
 }
 
-static void check_binary(pqp_parser *p, promql_node *n)
+/* The rules below run after the operands were checked; they are out of
+ * line so the recursive check() keeps a small stack frame. */
+NOINLINE static void binary_rules(pqp_parser *p, promql_node *n, promql_value_type lt,
+                                  promql_value_type rt)
 {
-    promql_value_type lt = check(p, n->binary.lhs);
-    if (p->failed)
-        return;
-    promql_value_type rt = check(p, n->binary.rhs);
-    if (p->failed)
-        return;
     promql_binop op = n->binary.op;
     promql_vector_matching *m = n->binary.matching;
     size_t os = op_start(p, n);
@@ -98,7 +118,8 @@ static void check_binary(pqp_parser *p, promql_node *n)
                  "set operator \"%s\" not allowed in binary scalar expression", promql_binop_str(op));
 }
 
-static void check_call(pqp_parser *p, promql_node *n)
+/* Argument counts; returns false after an error. */
+NOINLINE static bool call_count_rule(pqp_parser *p, promql_node *n)
 {
     const promql_function *f = promql_function_info(n->call.func);
     int nargs = f->n_arg_types;
@@ -107,36 +128,38 @@ static void check_call(pqp_parser *p, promql_node *n)
         if (nargs != got) {
             pqp_error(p, n->pos_start, n->pos_end, "expected %d argument(s) in call to \"%s\", got %d",
                      nargs, f->name, got);
-            return;
+            return false;
         }
     } else {
         int na = nargs - 1;
         if (na > got) {
             pqp_error(p, n->pos_start, n->pos_end,
                      "expected at least %d argument(s) in call to \"%s\", got %d", na, f->name, got);
-            return;
+            return false;
         }
         if (f->variadic > 0 && na + f->variadic < got) {
             pqp_error(p, n->pos_start, n->pos_end,
                      "expected at most %d argument(s) in call to \"%s\", got %d", na + f->variadic,
                      f->name, got);
-            return;
+            return false;
         }
     }
-    char ctx[96];
-    snprintf(ctx, sizeof ctx, "call to function \"%s\"", f->name);
-    for (int i = 0; i < got && !p->failed; i++) {
-        int ti = i;
-        if (i >= nargs) {
-            if (f->variadic == 0)
-                break;
-            ti = nargs - 1;
-        }
-        expect_type(p, n->call.args[i], f->arg_types[ti], ctx);
-    }
+    return true;
 }
 
-static void check_vector(pqp_parser *p, promql_node *n)
+/* Type of argument i of a call, as Prometheus checks it (variadic tails
+ * repeat the last type); NONE when it is not checked. */
+static promql_value_type call_arg_type(const promql_function *f, size_t i)
+{
+    if (i >= (size_t)f->n_arg_types) {
+        if (f->variadic == 0)
+            return PROMQL_VALUE_NONE;
+        i = (size_t)f->n_arg_types - 1;
+    }
+    return f->arg_types[i];
+}
+
+NOINLINE static void check_vector(pqp_parser *p, promql_node *n)
 {
     if (n->vector.name) {
         /* The last matcher is the one made from the name outside braces. */
@@ -164,56 +187,65 @@ static void check_vector(pqp_parser *p, promql_node *n)
              "vector selector must contain at least one non-empty matcher");
 }
 
+/* Checks n and returns its type (Prometheus' checkAST). */
 static promql_value_type check(pqp_parser *p, promql_node *n)
 {
+    promql_value_type t, u;
     if (p->failed || !n)
         return PROMQL_VALUE_NONE;
     switch (n->kind) {
     case PROMQL_NODE_NUMBER:
+        return PROMQL_VALUE_SCALAR;
     case PROMQL_NODE_STRING:
-        break;
+        return PROMQL_VALUE_STRING;
     case PROMQL_NODE_VECTOR:
         check_vector(p, n);
-        break;
+        return PROMQL_VALUE_VECTOR;
     case PROMQL_NODE_MATRIX:
         check(p, n->matrix.vector);
-        break;
-    case PROMQL_NODE_SUBQUERY: {
-        promql_value_type t = check(p, n->subquery.expr);
-        if (!p->failed && t != PROMQL_VALUE_VECTOR)
-            pqp_error(p, n->pos_start, n->pos_end,
-                     "subquery is only allowed on instant vector, got %s instead",
-                     promql_value_type_name(t));
-        break;
-    }
+        return PROMQL_VALUE_MATRIX;
+    case PROMQL_NODE_SUBQUERY:
+        subquery_rule(p, n, check(p, n->subquery.expr));
+        return PROMQL_VALUE_MATRIX;
     case PROMQL_NODE_PAREN:
-        check(p, n->paren.expr);
-        break;
-    case PROMQL_NODE_UNARY: {
-        promql_value_type t = check(p, n->unary.expr);
-        if (!p->failed && t != PROMQL_VALUE_SCALAR && t != PROMQL_VALUE_VECTOR)
-            pqp_error(p, n->pos_start, n->pos_end,
-                     "unary expression only allowed on expressions of type scalar or instant vector, got \"%s\"",
-                     promql_value_type_doc(t));
-        break;
-    }
+        return check(p, n->paren.expr);
+    case PROMQL_NODE_UNARY:
+        t = check(p, n->unary.expr);
+        unary_rule(p, n, t);
+        return t;
     case PROMQL_NODE_BINARY:
-        check_binary(p, n);
-        break;
+        t = check(p, n->binary.lhs);
+        u = check(p, n->binary.rhs);
+        if (!p->failed)
+            binary_rules(p, n, t, u);
+        return t == PROMQL_VALUE_SCALAR && u == PROMQL_VALUE_SCALAR ? PROMQL_VALUE_SCALAR
+                                                                     : PROMQL_VALUE_VECTOR;
     case PROMQL_NODE_AGGREGATE:
-        expect_type(p, n->aggregate.expr, PROMQL_VALUE_VECTOR, "aggregation expression");
-        if (p->failed)
-            break;
-        if (n->aggregate.op == PROMQL_AGG_COUNT_VALUES)
-            expect_type(p, n->aggregate.param, PROMQL_VALUE_STRING, "aggregation parameter");
-        else if (promql_aggop_has_param(n->aggregate.op))
-            expect_type(p, n->aggregate.param, PROMQL_VALUE_SCALAR, "aggregation parameter");
-        break;
-    case PROMQL_NODE_CALL:
-        check_call(p, n);
-        break;
+        t = check(p, n->aggregate.expr);
+        type_rule(p, n->aggregate.expr, t, PROMQL_VALUE_VECTOR, "aggregation expression", NULL);
+        if (promql_aggop_has_param(n->aggregate.op) && !p->failed) {
+            t = check(p, n->aggregate.param);
+            type_rule(p, n->aggregate.param, t,
+                      n->aggregate.op == PROMQL_AGG_COUNT_VALUES ? PROMQL_VALUE_STRING
+                                                                 : PROMQL_VALUE_SCALAR,
+                      "aggregation parameter", NULL);
+        }
+        return PROMQL_VALUE_VECTOR;
+    case PROMQL_NODE_CALL: {
+        const promql_function *f = promql_function_info(n->call.func);
+        if (!call_count_rule(p, n))
+            return f->return_type;
+        for (size_t i = 0; i < n->call.n_args && !p->failed; i++) {
+            u = call_arg_type(f, i);
+            if (u == PROMQL_VALUE_NONE)
+                break;
+            t = check(p, n->call.args[i]);
+            type_rule(p, n->call.args[i], t, u, NULL, f->name);
+        }
+        return f->return_type;
     }
-    return promql_node_type(n);
+    }
+    return PROMQL_VALUE_NONE;
 }
 
 int pqp_check(pqp_parser *p, promql_node *root)

@@ -10,6 +10,8 @@
 
 #include "parser_int.h"
 
+#define NOINLINE __attribute__((noinline))
+
 static void print_node(pqp_buf *b, const promql_node *n);
 
 static void print_duration(pqp_buf *b, int64_t ms)
@@ -107,9 +109,18 @@ static void print_operand(pqp_buf *b, const promql_node *n, bool before_pow)
         print_node(b, n);
 }
 
+NOINLINE static void print_binary_op(pqp_buf *b, const promql_node *n);
+
 static void print_binary(pqp_buf *b, const promql_node *n)
 {
     print_operand(b, n->binary.lhs, n->binary.op == PROMQL_OP_POW);
+    print_binary_op(b, n);
+    print_node(b, n->binary.rhs);
+}
+
+/* " op [bool] [on/ignoring (...)] [group_x (...)] " */
+NOINLINE static void print_binary_op(pqp_buf *b, const promql_node *n)
+{
     pqp_buf_addc(b, ' ');
     pqp_buf_adds(b, promql_binop_str(n->binary.op));
     if (n->binary.return_bool)
@@ -127,13 +138,11 @@ static void print_binary(pqp_buf *b, const promql_node *n)
         }
     }
     pqp_buf_addc(b, ' ');
-    print_node(b, n->binary.rhs);
 }
 
-static void print_node(pqp_buf *b, const promql_node *n)
+/* Non-recursive parts, out of line so print_node keeps a small frame. */
+NOINLINE static void print_leaf(pqp_buf *b, const promql_node *n)
 {
-    if (!n)
-        return;
     switch (n->kind) {
     case PROMQL_NODE_NUMBER:
         pqp_buf_go_float(b, n->number.value);
@@ -152,15 +161,51 @@ static void print_node(pqp_buf *b, const promql_node *n)
         pqp_buf_addc(b, ']');
         print_mods(b, &n->matrix.vector->vector.mod);
         break;
+    default:
+        break;
+    }
+}
+
+NOINLINE static void print_subquery_suffix(pqp_buf *b, const promql_node *n)
+{
+    pqp_buf_addc(b, '[');
+    print_duration(b, n->subquery.range_ms);
+    pqp_buf_addc(b, ':');
+    if (n->subquery.step_ms)
+        print_duration(b, n->subquery.step_ms);
+    pqp_buf_addc(b, ']');
+    print_mods(b, &n->subquery.mod);
+}
+
+NOINLINE static void print_aggregate_head(pqp_buf *b, const promql_node *n)
+{
+    pqp_buf_adds(b, promql_aggop_str(n->aggregate.op));
+    if (n->aggregate.without) {
+        pqp_buf_adds(b, " without (");
+        print_strv(b, n->aggregate.grouping, n->aggregate.n_grouping);
+        pqp_buf_adds(b, ") ");
+    } else if (n->aggregate.n_grouping > 0) {
+        pqp_buf_adds(b, " by (");
+        print_strv(b, n->aggregate.grouping, n->aggregate.n_grouping);
+        pqp_buf_adds(b, ") ");
+    }
+    pqp_buf_addc(b, '(');
+}
+
+static void print_node(pqp_buf *b, const promql_node *n)
+{
+    if (!n)
+        return;
+    switch (n->kind) {
+    case PROMQL_NODE_NUMBER:
+    case PROMQL_NODE_STRING:
+    case PROMQL_NODE_VECTOR:
+    case PROMQL_NODE_MATRIX:
+        print_leaf(b, n);
+        break;
     case PROMQL_NODE_SUBQUERY:
         print_node(b, n->subquery.expr);
-        pqp_buf_addc(b, '[');
-        print_duration(b, n->subquery.range_ms);
-        pqp_buf_addc(b, ':');
-        if (n->subquery.step_ms)
-            print_duration(b, n->subquery.step_ms);
-        pqp_buf_addc(b, ']');
-        print_mods(b, &n->subquery.mod);
+        print_subquery_suffix(b, n);
         break;
     case PROMQL_NODE_PAREN:
         pqp_buf_addc(b, '(');
@@ -175,17 +220,7 @@ static void print_node(pqp_buf *b, const promql_node *n)
         print_binary(b, n);
         break;
     case PROMQL_NODE_AGGREGATE:
-        pqp_buf_adds(b, promql_aggop_str(n->aggregate.op));
-        if (n->aggregate.without) {
-            pqp_buf_adds(b, " without (");
-            print_strv(b, n->aggregate.grouping, n->aggregate.n_grouping);
-            pqp_buf_adds(b, ") ");
-        } else if (n->aggregate.n_grouping > 0) {
-            pqp_buf_adds(b, " by (");
-            print_strv(b, n->aggregate.grouping, n->aggregate.n_grouping);
-            pqp_buf_adds(b, ") ");
-        }
-        pqp_buf_addc(b, '(');
+        print_aggregate_head(b, n);
         if (n->aggregate.param) {
             print_node(b, n->aggregate.param);
             pqp_buf_adds(b, ", ");
@@ -193,9 +228,8 @@ static void print_node(pqp_buf *b, const promql_node *n)
         print_node(b, n->aggregate.expr);
         pqp_buf_addc(b, ')');
         break;
-    case PROMQL_NODE_CALL: {
-        const promql_function *f = promql_function_info(n->call.func);
-        pqp_buf_adds(b, f ? f->name : "?");
+    case PROMQL_NODE_CALL:
+        pqp_buf_adds(b, promql_function_info(n->call.func)->name);
         pqp_buf_addc(b, '(');
         for (size_t i = 0; i < n->call.n_args; i++) {
             if (i)
@@ -204,7 +238,6 @@ static void print_node(pqp_buf *b, const promql_node *n)
         }
         pqp_buf_addc(b, ')');
         break;
-    }
     }
 }
 

@@ -468,7 +468,7 @@ static void test_depth_limit(void **state)
     (void)state;
     promql_node *n;
     promql_parse_error e;
-    const char *too_deep = "expression nesting too deep (more than 1000 levels)";
+    const char *too_deep = "expression nesting too deep (more than 500 levels)";
     const char *too_nested = "expression nesting too deep (more than 256 levels)";
     char *q = repeat("(", PROMQL_MAX_NESTING - 1, "1", ")", PROMQL_MAX_NESTING - 1);
     assert_int_equal(promql_parse(q, strlen(q), &n, &e), 0);
@@ -487,7 +487,7 @@ static void test_depth_limit(void **state)
     free(q);
     q = repeat("a+", PROMQL_MAX_DEPTH, "a", "", 0);
     assert_int_not_equal(promql_parse(q, strlen(q), &n, &e), 0);
-    assert_string_equal(e.text, "1:1: parse error: expression nesting too deep (more than 1000 levels)");
+    assert_string_equal(e.text, "1:1: parse error: expression nesting too deep (more than 500 levels)");
     free(q);
     /* huge inputs fail cleanly instead of exhausting the stack */
     /* sign runs are folded without recursion, as Prometheus folds them */
@@ -496,12 +496,12 @@ static void test_depth_limit(void **state)
     assert_true(n->kind == PROMQL_NODE_NUMBER && n->number.value == 1);
     promql_node_free(n);
     free(q);
-    q = repeat("-", 999, "x", "", 0);
+    q = repeat("-", PROMQL_MAX_DEPTH - 1, "x", "", 0);
     assert_int_equal(promql_parse(q, strlen(q), &n, &e), 0);
     assert_int_equal(depth_of(n), PROMQL_MAX_DEPTH);
     promql_node_free(n);
     free(q);
-    q = repeat("-", 1000, "x", "", 0);
+    q = repeat("-", PROMQL_MAX_DEPTH, "x", "", 0);
     assert_int_not_equal(promql_parse(q, strlen(q), &n, &e), 0);
     assert_string_equal(e.msg, too_deep);
     free(q);

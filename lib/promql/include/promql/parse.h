@@ -24,7 +24,7 @@ extern "C" {
  *  - PROMQL_MAX_NESTING: parentheses, calls, aggregations and unary
  *    operators nest at most this deep inside one another (the parser
  *    recurses on them). */
-#define PROMQL_MAX_DEPTH 1000
+#define PROMQL_MAX_DEPTH 500
 #define PROMQL_MAX_NESTING 256
 
 /* A parse error. Prometheus reports all errors it finds; we report the first
