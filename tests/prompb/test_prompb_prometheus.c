@@ -27,6 +27,11 @@ static const char *prom_bin = "/usr/bin/prometheus";
 
 static atomic_int writes, write_samples, metadata_reqs, reads_chunked, reads_samples, failures;
 static atomic_int stale_seen;
+/* vmagent, the second client: its requests are counted apart, and series
+ * failing validation are counted (and the first message kept) rather than
+ * failing the test: that is a fact about the client for receive to know. */
+static atomic_int vm_writes, vm_samples, vm_invalid;
+static char vm_first_invalid[512];
 static atomic_bool stop;
 static char failure_msg[512];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -86,7 +91,7 @@ static void respond(int fd, const char *status, const char *headers, const void 
         write_all(fd, body, n);
 }
 
-static void handle_write(int fd, const char *body, size_t n)
+static void handle_write(int fd, const char *body, size_t n, int vm)
 {
     prompb_buf raw = {0};
     prompb_error err;
@@ -110,8 +115,21 @@ static void handle_write(int fd, const char *body, size_t n)
     if (ref_compare_v1(&r, u, why, sizeof(why)))
         failf("fast decoder differs from protoc-c: %s", why);
     prometheus__write_request__free_unpacked(u, NULL);
-    if (prompb_validate(&r, PROMPB_VALIDATE_LEGACY_NAMES | PROMPB_VALIDATE_METRIC_NAME, NULL,
-                        &err))
+    size_t bad = prompb_validate(&r, PROMPB_VALIDATE_LEGACY_NAMES | PROMPB_VALIDATE_METRIC_NAME,
+                                 NULL, &err);
+    if (vm) {
+        if (bad) {
+            pthread_mutex_lock(&mu);
+            if (!vm_invalid)
+                snprintf(vm_first_invalid, sizeof(vm_first_invalid), "%s", err.msg);
+            pthread_mutex_unlock(&mu);
+        }
+        vm_invalid += (int)bad;
+        vm_writes++;
+        vm_samples += (int)r.sample_count;
+        goto out;
+    }
+    if (bad)
         failf("Prometheus sent an invalid series: %s", err.msg);
     for (size_t i = 0; i < r.sample_count; i++) {
         uint64_t bits;
@@ -217,7 +235,7 @@ static void *conn_main(void *arg)
             have += (size_t)r;
         }
         if (strncmp(b, "POST /api/v1/write ", 19) == 0)
-            handle_write(fd, b + hlen, clen);
+            handle_write(fd, b + hlen, clen, strcasestr(b, "\r\nUser-Agent: vmagent") != NULL);
         else if (strncmp(b, "POST /api/v1/read ", 18) == 0)
             handle_read(fd, b + hlen, clen);
         else
@@ -327,9 +345,45 @@ int main(void)
         _exit(127);
     }
 
+    /* vmagent scrapes the same Prometheus and remote-writes here too. */
+    pid_t vpid = -1;
+    if (access("/usr/bin/vmagent", X_OK) == 0) {
+        char scfg[300], va[320], vb[320], vc[320], vd[64];
+        snprintf(scfg, sizeof(scfg), "%s/scrape.yml", dir);
+        f = fopen(scfg, "w");
+        fprintf(f, "global: {scrape_interval: 1s}\nscrape_configs:\n  - job_name: via-vmagent\n"
+                   "    static_configs: [{targets: ['127.0.0.1:%d']}]\n", pport);
+        fclose(f);
+        snprintf(va, sizeof(va), "-promscrape.config=%s", scfg);
+        snprintf(vb, sizeof(vb), "-remoteWrite.tmpDataPath=%s/vm", dir);
+        snprintf(vc, sizeof(vc), "-remoteWrite.url=http://127.0.0.1:%d/api/v1/write", sport);
+        snprintf(vd, sizeof(vd), "-httpListenAddr=127.0.0.1:%d", free_port());
+        vpid = fork();
+        if (vpid == 0) {
+            int dn = open("/dev/null", O_WRONLY);
+            dup2(dn, 1);
+            dup2(dn, 2);
+            execl("/usr/bin/vmagent", "vmagent", va, vb, vc, vd, "-remoteWrite.label=agent=vmagent",
+                  "-remoteWrite.flushInterval=1s", "-loggerLevel=ERROR", (char *)NULL);
+            _exit(127);
+        }
+    } else {
+        printf("vmagent not installed: second client skipped\n");
+    }
+
     /* Remote write: wait for several sample batches and a metadata request. */
-    for (int t = 0; t < 400 && !(writes >= 4 && metadata_reqs >= 1) && !failures; t++)
+    for (int t = 0; t < 400 && !(writes >= 4 && metadata_reqs >= 1 && (vpid < 0 || vm_writes >= 2)) &&
+                    !failures; t++)
         sleep_ms(100);
+    if (vpid > 0) {
+        printf("vmagent: %d requests, %d samples, %d series failing validation%s%s\n",
+               (int)vm_writes, (int)vm_samples, (int)vm_invalid, vm_invalid ? ", first: " : "",
+               vm_first_invalid);
+        if (vm_writes < 2) {
+            fprintf(stderr, "FAIL: too little traffic from vmagent\n");
+            goto out;
+        }
+    }
     printf("remote write: %d requests, %d samples, %d with metadata, %d stale markers\n",
            (int)writes, (int)write_samples, (int)metadata_reqs, (int)stale_seen);
     if (failures) {
@@ -356,6 +410,10 @@ int main(void)
     }
     free(r1);
 out:
+    if (vpid > 0) {
+        kill(vpid, SIGTERM);
+        waitpid(vpid, NULL, 0);
+    }
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
     stop = true;
