@@ -6,64 +6,16 @@
  * tenant comes from an auth plugin's identity, else the tenant header, else
  * the default tenant. Status codes: docs/receive.md.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "content_type.h"
 #include "receive.h"
 
 #define api recv_api
-
-/* Trims spaces of [*s, *e). */
-static void trim(const char **s, const char **e)
-{
-    while (*s < *e && isspace((unsigned char)**s))
-        (*s)++;
-    while (*e > *s && isspace((unsigned char)(*e)[-1]))
-        (*e)--;
-}
-
-/* 1 or 2, or 0 when the content type is not remote write (415). */
-static int content_version(const char *ct)
-{
-    if (!ct || !*ct)
-        return 1;
-    const char *s = ct, *e = strchr(ct, ';');
-    if (!e)
-        e = ct + strlen(ct);
-    const char *ms = s, *me = e;
-    trim(&ms, &me);
-    if ((size_t)(me - ms) != strlen("application/x-protobuf") ||
-        strncasecmp(ms, "application/x-protobuf", (size_t)(me - ms)) != 0)
-        return 0;
-    int version = 1;
-    while (*e == ';') {
-        s = e + 1;
-        e = strchr(s, ';');
-        if (!e)
-            e = s + strlen(s);
-        const char *eq = memchr(s, '=', (size_t)(e - s));
-        if (!eq)
-            continue;
-        const char *ks = s, *ke = eq, *vs = eq + 1, *ve = e;
-        trim(&ks, &ke);
-        trim(&vs, &ve);
-        if ((size_t)(ke - ks) != 5 || strncasecmp(ks, "proto", 5) != 0)
-            continue;
-        size_t vl = (size_t)(ve - vs);
-        if (vl == strlen("prometheus.WriteRequest") && strncmp(vs, "prometheus.WriteRequest", vl) == 0)
-            version = 1;
-        else if (vl == strlen("io.prometheus.write.v2.Request") &&
-                 strncmp(vs, "io.prometheus.write.v2.Request", vl) == 0)
-            version = 2;
-        else
-            return 0;
-    }
-    return version;
-}
 
 static void reply(recv *r, aion_http_req *req, int version, int64_t t0, const recv_outcome *o)
 {
@@ -93,7 +45,7 @@ static void handle_write(aion_http_req *req, void *arg)
     int64_t t0 = api->now_ms();
     recv_outcome o;
     memset(&o, 0, sizeof o);
-    int version = content_version(api->http_header(req, "Content-Type"));
+    int version = recv_content_version(api->http_header(req, "Content-Type"));
     const char *enc = api->http_header(req, "Content-Encoding");
     if (!version) {
         o.status = 415;
