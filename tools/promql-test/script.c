@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,26 @@ void script_free(script *s)
     memset(s, 0, sizeof *s);
 }
 
+/* Go strconv.ParseInt(s, 0, 64) on an unsigned digit string: a leading 0
+ * means octal. Returns false when Go would reject it (then ParseFloat
+ * decides, e.g. "09" is 9) or on overflow (ParseFloat again: huge integers
+ * load as doubles). */
+static bool go_octal(const char *s, size_t n, double *out)
+{
+    if (n < 2 || s[0] != '0')
+        return false;
+    uint64_t v = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (s[i] < '0' || s[i] > '7' || v > (UINT64_MAX >> 3))
+            return false;
+        v = v * 8 + (uint64_t)(s[i] - '0');
+    }
+    if (v > INT64_MAX)
+        return false;
+    *out = (double)v;
+    return true;
+}
+
 /* Number as in a series value: [+-] (inf|nan|decimal float). Returns chars used. */
 static size_t scan_number(const char *s, size_t n, double *out)
 {
@@ -99,7 +120,9 @@ static size_t scan_number(const char *s, size_t n, double *out)
         return 0;
     memcpy(buf, s + st, len);
     buf[len] = 0;
-    double v = strtod(buf, NULL);
+    double v;
+    if (!go_octal(buf, len, &v))
+        v = strtod(buf, NULL);
     *out = neg ? -v : v;
     return i;
 }
@@ -242,7 +265,60 @@ static int parse_series_line(const char *s, size_t n, lset *ls, vals *vs, char *
     return 0;
 }
 
-/* Go ParseInt(s, 0, 64) or ParseFloat(s, 64) on the whole line. */
+/* Go ParseInt(s, 0, 64) (0x, 0o, 0b prefixes, leading-0 octal, _ between
+ * digits) on the whole line; false when Go would reject it. */
+static bool go_parse_int(const char *s, double *out)
+{
+    bool neg = false;
+    if (*s == '+' || *s == '-')
+        neg = *s++ == '-';
+    int base = 10;
+    bool prefixed = false;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+        prefixed = true;
+    } else if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O')) {
+        base = 8;
+        s += 2;
+        prefixed = true;
+    } else if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) {
+        base = 2;
+        s += 2;
+        prefixed = true;
+    } else if (s[0] == '0' && s[1]) {
+        base = 8;
+        s++;
+    }
+    if (!*s)
+        return false;
+    uint64_t v = 0;
+    bool last_us = prefixed; /* "0x_1" is fine, "1__2" and "1_" are not */
+    size_t nd = 0;
+    for (; *s; s++) {
+        if (*s == '_') {
+            if (last_us && !(prefixed && nd == 0))
+                return false;
+            last_us = true;
+            continue;
+        }
+        int d = isdigit((unsigned char)*s) ? *s - '0' : isalpha((unsigned char)*s) ? tolower((unsigned char)*s) - 'a' + 10 : 99;
+        if (d >= base)
+            return false;
+        if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
+            return false;
+        v = v * (uint64_t)base + (uint64_t)d;
+        last_us = false;
+        nd++;
+    }
+    if (last_us || nd == 0 || v > (uint64_t)INT64_MAX + (neg ? 1 : 0))
+        return false;
+    *out = neg ? -(double)v : (double)v;
+    return true;
+}
+
+/* Go parseNumber of the test harness: ParseInt(s, 0, 64), else
+ * ParseFloat(s, 64), on the whole line. */
 static bool parse_plain_number(const char *s, size_t n, double *out)
 {
     if (n == 0 || n > 200)
@@ -250,6 +326,8 @@ static bool parse_plain_number(const char *s, size_t n, double *out)
     char buf[256];
     memcpy(buf, s, n);
     buf[n] = 0;
+    if (go_parse_int(buf, out))
+        return true;
     const char *p = buf;
     if (*p == '+' || *p == '-')
         p++;
@@ -263,6 +341,8 @@ static bool parse_plain_number(const char *s, size_t n, double *out)
     }
     if (!isdigit((unsigned char)*p) && *p != '.')
         return false;
+    if (strchr(buf, '_'))
+        return false; /* Go's ParseFloat allows _ only with a base prefix; rare: reject */
     char *end;
     errno = 0;
     double v = strtod(buf, &end);
