@@ -50,7 +50,9 @@ NOINLINE static promql_node *parse_range(pqp_parser *p, promql_node *e)
             msg = "ranges only allowed for vector selectors";
         else if (e->vector.mod.offset_ms != 0)
             msg = "no offset modifiers allowed before range";
-        else if (e->vector.mod.at != PROMQL_AT_NONE)
+        else if (e->vector.mod.at == PROMQL_AT_TIMESTAMP)
+            /* Prometheus 2.42 checks only a timestamp here: `foo @ start() [5m]`
+             * is accepted and means `foo[5m] @ start()`. */
             msg = "no @ modifiers allowed before range";
         if (msg) {
             pqp_error(p, lb, rb, "%s", msg);

@@ -217,6 +217,8 @@ static const struct {
     {"foo[10m:6s] @ start()", NULL, NULL},
     {"foo[10m:6s] @ end()", NULL, NULL},
     {"test[5y] @ start()", NULL, NULL},
+    {"foo @ start() [5m]", "foo[5m] @ start()", NULL},
+    {"foo @ end()[5m] offset 1m", "foo[5m] @ end() offset 1m", NULL},
     /* aggregations */
     {"sum by (foo)(some_metric)", "sum by (foo) (some_metric)", NULL},
     {"avg by (foo)(some_metric)", "avg by (foo) (some_metric)", NULL},
@@ -366,6 +368,7 @@ static const struct {
     {"foo @ NaN", "1:1: parse error: timestamp out of bounds for @ modifier: NaN"},
     {"foo @ 9223372036854775808", "1:1: parse error: timestamp out of bounds for @ modifier: 9223372036854775808.000000"},
     {"foo @ -9223372036854775809", "1:1: parse error: timestamp out of bounds for @ modifier: -9223372036854775808.000000"},
+    {"foo @ start() [5m] @ end()", "1:1: parse error: @ <timestamp> may not be set multiple times"},
     {"foo @ 1 @ 2", "1:1: parse error: @ <timestamp> may not be set multiple times"},
     {"foo @ start() @ end()", "1:1: parse error: @ <timestamp> may not be set multiple times"},
     {"rate(some_metric[5m]) @ 1234", "1:1: parse error: @ modifier must be preceded by an instant vector selector or range vector selector or a subquery"},
