@@ -101,7 +101,8 @@ static int check_limits(recv *r, const prompb_write_request *q, size_t i, char *
     for (uint32_t k = 0; k < s->labels_count; k++) {
         if (r->max_name_len && ls[k].name_len > r->max_name_len) {
             snprintf(msg, len, "series %zu: label name \"%.*s...\" is %u bytes, more than max_label_name_length %zu",
-                     i, 32, ls[k].name, ls[k].name_len, r->max_name_len);
+                     i, (int)(ls[k].name_len > 32 ? 32 : ls[k].name_len), ls[k].name, ls[k].name_len,
+                     r->max_name_len);
             return -1;
         }
         if (r->max_value_len && ls[k].value_len > r->max_value_len) {

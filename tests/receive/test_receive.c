@@ -329,6 +329,52 @@ static void test_limits(void **state)
     ru_cleanup(&a);
 }
 
+/* The head memory budget: past it new series get 429, existing ones flow. */
+static void test_memory_budget(void **state)
+{
+    (void)state;
+    ru_aiond a;
+    ru_init(&a, "budget");
+    ru_start(&a, "max_head_bytes_per_tenant = \"256KiB\";");
+    ru_resp r;
+    int64_t T = ru_now_ms() - 60000;
+    static char iv[4000][8];
+    static ru_series s[50];
+    int accepted = 0, refused_req = 0;
+    for (int k = 0; k < 80 && !refused_req; k++) {
+        memset(s, 0, sizeof s);
+        for (int i = 0; i < 50; i++) {
+            int id = k * 50 + i;
+            snprintf(iv[id], sizeof iv[id], "%d", id);
+            const char *l[] = { "__name__", "budget", "id", iv[id], "pad", "some-longer-label-value-to-use-memory", NULL };
+            memcpy(s[i].labels, l, sizeof l);
+            s[i].samples[0] = (prompb_sample){ T, id };
+            s[i].nsamples = 1;
+        }
+        long code = post_v1(&a, s, 50, NULL, &r);
+        if (code == 429)
+            refused_req = 1;
+        else
+            assert_int_equal(code, 204);
+        accepted += code == 204 ? 50 : 0;
+    }
+    assert_true(refused_req);  /* the budget was reached */
+    assert_true(accepted > 0);
+    /* the first series keep flowing */
+    memset(s, 0, sizeof s);
+    for (int i = 0; i < 10; i++) {
+        const char *l[] = { "__name__", "budget", "id", iv[i], "pad", "some-longer-label-value-to-use-memory", NULL };
+        memcpy(s[i].labels, l, sizeof l);
+        s[i].samples[0] = (prompb_sample){ T + 1000, 1 };
+        s[i].nsamples = 1;
+    }
+    assert_int_equal(post_v1(&a, s, 10, NULL, &r), 204);
+    assert_int_equal(ru_get(&a, "/metrics", &r), 200);
+    assert_non_null(strstr(r.body, "aion_receive_refused_samples_total{reason=\"limit\"}"));
+    assert_int_equal(ru_stop(&a, SIGTERM), 0);
+    ru_cleanup(&a);
+}
+
 /* The store service over every tenant (read by a test plugin), and the
  * tenant of an auth plugin's identity winning over the header. */
 static void test_store_service(void **state)
@@ -393,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_conflicts_tenants_v2),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_memory_budget),
         cmocka_unit_test(test_store_service),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
