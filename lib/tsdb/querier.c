@@ -326,6 +326,12 @@ void tsdb_strings_free(char **s, size_t n)
     free(s);
 }
 
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (const void *const *)a, y = (uintptr_t) * (const void *const *)b;
+    return x < y ? -1 : x > y;
+}
+
 /* name == NULL: label names; else values of `name`. */
 static int head_labels(tsdb_querier *q, const char *name, const labels_matcher *const *ms, size_t nm,
                        strvec *out)
@@ -357,21 +363,37 @@ static int head_labels(tsdb_querier *q, const char *name, const labels_matcher *
     pthread_rwlock_unlock(&h->idx_lock);
     if (rc < 0)
         return rc;
+    /* interned strings: dedupe by pointer first, copy each distinct one once */
+    const istr **v = NULL;
+    size_t nv = 0, cap = 0;
     for (size_t i = 0; i < ids.n && rc == 0; i++) {
         const head_series *s = head_by_ref(h, ids.v[i]);
         if (!s)
             continue;
-        for (size_t l = 0; l < s->nlabels && rc == 0; l++) {
-            const istr *n = s->lbl[2 * l], *v = s->lbl[2 * l + 1];
-            if (!name)
-                rc = sv_push(out, n->s, n->len);
-            else if (strcmp(n->s, name) == 0)
-                rc = sv_push(out, v->s, v->len);
+        for (size_t l = 0; l < s->nlabels; l++) {
+            const istr *n = s->lbl[2 * l], *val = s->lbl[2 * l + 1];
+            const istr *pick = !name ? n : strcmp(n->s, name) == 0 ? val : NULL;
+            if (!pick)
+                continue;
+            if (nv == cap) {
+                cap = cap ? cap * 2 : 256;
+                const istr **nw = realloc(v, cap * sizeof(*nw));
+                if (!nw) {
+                    rc = -ENOMEM;
+                    break;
+                }
+                v = nw;
+            }
+            v[nv++] = pick;
         }
-        if (i % 4096 == 4095)
-            sv_sort_unique(out); /* bound memory on broad matchers */
     }
     idvec_free(&ids);
+    if (nv > 1)
+        qsort(v, nv, sizeof(*v), cmp_ptr);
+    for (size_t i = 0; i < nv && rc == 0; i++)
+        if (i == 0 || v[i] != v[i - 1])
+            rc = sv_push(out, v[i]->s, v[i]->len);
+    free(v);
     return rc;
 }
 

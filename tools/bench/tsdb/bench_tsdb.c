@@ -7,7 +7,9 @@
  *     series) and broad (all N series), select + iterate series and chunks.
  * Times are also given per CPU-second (thread CPU time), so figures stay
  * meaningful on a loaded machine.
- *  4. WAL replay speed (series/4 series x 20 samples).
+ *  4. WAL replay speed (series/4 series x 20 samples);
+ *  5. label values with and without matchers;
+ *  6. durable commits (fsync per commit) with 1 and 4 committing threads.
  * Usage: bench_tsdb [series (1000000)] [samples per series for the memory run (30)] */
 #include <pthread.h>
 #include <stdio.h>
@@ -282,6 +284,92 @@ static void bench_memory_select(const char *base, long nseries, int nsamples)
         for (size_t i = 0; i < cases[c].nm; i++)
             labels_matcher_free(cases[c].m[i]);
     }
+    /* label names / values */
+    {
+        tsdb_querier *q;
+        char **out;
+        size_t n;
+        labels_matcher *mj = mt(LABELS_MATCH_EQ, "job", "job-3");
+        const labels_matcher *ms[1] = {mj};
+        if (tsdb_querier_new(db, INT64_MIN, INT64_MAX, &q))
+            die("querier", -1, NULL);
+        double c0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
+        if (tsdb_label_values(q, "id", NULL, 0, &out, &n, err, sizeof(err)))
+            die("label values", -1, err);
+        double c1 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
+        printf("label values id (all %zu values)%27s: %8.1f ms CPU\n", n, "", (c1 - c0) * 1e3);
+        tsdb_strings_free(out, n);
+        c0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
+        if (tsdb_label_values(q, "instance", ms, 1, &out, &n, err, sizeof(err)))
+            die("label values", -1, err);
+        c1 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
+        printf("label values instance{job=\"job-3\"} (%zu values)%15s: %8.1f ms CPU\n", n, "", (c1 - c0) * 1e3);
+        tsdb_strings_free(out, n);
+        labels_matcher_free(mj);
+        tsdb_querier_free(q);
+    }
+    tsdb_close(db);
+}
+
+/* ---- durable commits: fsync per commit, shared by concurrent committers ---------- */
+
+typedef struct fworker {
+    tsdb_db *db;
+    int w;
+    double until;
+    long commits;
+    pthread_t th;
+} fworker;
+
+static void *fsync_worker(void *arg)
+{
+    fworker *f = arg;
+    tsdb_appender *a = tsdb_appender_new(f->db);
+    tsdb_ref refs[1000];
+    sbuf b;
+    char err[256];
+    for (int i = 0; i < 1000; i++) {
+        mk(&b, f->w * 1000 + i);
+        if (tsdb_append(a, b.ls, 5, 0, 0.0, &refs[i]))
+            die("append", -1, NULL);
+    }
+    if (tsdb_commit(a, err, sizeof(err)))
+        die("commit", -1, err);
+    for (int64_t t = 1; now_s() < f->until; t++) {
+        for (int i = 0; i < 1000; i++)
+            if (tsdb_append_ref(a, refs[i], t * 1000, (double)t))
+                die("append", -1, NULL);
+        if (tsdb_commit(a, err, sizeof(err)))
+            die("commit", -1, err);
+        f->commits++;
+    }
+    tsdb_appender_free(a);
+    return NULL;
+}
+
+static void bench_fsync(const char *base, int threads)
+{
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s/fsync-%d", base, threads);
+    tsdb_options o;
+    tsdb_options_init(&o); /* TSDB_FSYNC_COMMIT */
+    tsdb_db *db;
+    char err[256];
+    if (tsdb_open(dir, &o, &db, err, sizeof(err)))
+        die("open", -1, err);
+    fworker w[8];
+    double until = now_s() + 2;
+    for (int i = 0; i < threads; i++) {
+        w[i] = (fworker){.db = db, .w = i, .until = until};
+        pthread_create(&w[i].th, NULL, fsync_worker, &w[i]);
+    }
+    long commits = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(w[i].th, NULL);
+        commits += w[i].commits;
+    }
+    printf("fsync per commit, %d thread%s, 1000 samples/commit : %7.0f commits/s, %6.2f M samples/s (wall)\n",
+           threads, threads > 1 ? "s" : " ", commits / 2.0, commits * 1000 / 2.0 / 1e6);
     tsdb_close(db);
 }
 
@@ -340,6 +428,8 @@ int main(int argc, char **argv)
     /* memory first, on a fresh heap */
     bench_memory_select(base, nseries, nsamples);
     bench_replay(base, nseries / 4, 20);
+    bench_fsync(base, 1);
+    bench_fsync(base, 4);
     for (int wal = 0; wal < 2; wal++) {
         for (int threads = 1; threads <= 2; threads++) {
             bench_append(base, threads, false, wal);
