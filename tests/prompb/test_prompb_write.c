@@ -43,6 +43,8 @@ static void test_spec_example(void **state)
     assert_int_equal(r.series_count, 1);
     assert_int_equal(r.label_count, 2);
     assert_int_equal(r.sample_count, 1);
+    assert_ptr_equal(prompb_series_labels(&r, &r.series[0]), r.labels);
+    assert_ptr_equal(prompb_series_samples(&r, &r.series[0]), r.samples);
     assert_memory_equal(r.labels[0].name, "__name__", 8);
     assert_int_equal(r.labels[0].name_len, 8);
     assert_memory_equal(r.labels[0].value, "up", 2);

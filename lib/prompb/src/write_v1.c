@@ -1,9 +1,10 @@
 /* Zero-copy decoder of prometheus.WriteRequest (remote write 1.0).
  *
- * Two passes over the bytes: the first checks the two outer levels
- * (WriteRequest, TimeSeries) and counts series, labels and samples so the
- * result arrays come from one allocation; the second fills them, parsing the
- * Label and Sample messages. Labels are views into the input. */
+ * Warm path: the arrays kept from earlier requests are filled in a single
+ * pass that checks everything. Cold path (first use, or the arrays are too
+ * small): a counting pass that checks everything in the same order (so both
+ * paths report the same first error), one allocation, then the fill pass.
+ * Labels are views into the input. */
 #include <errno.h>
 #include "write_internal.h"
 

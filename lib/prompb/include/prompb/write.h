@@ -88,6 +88,20 @@ typedef struct {
     } priv_;
 } prompb_write_request;
 
+/* The labels / samples of series s of r (views valid as long as r and the
+ * decoded buffer are). */
+static inline const prompb_label *prompb_series_labels(const prompb_write_request *r,
+                                                       const prompb_series *s)
+{
+    return r->labels + s->labels_start;
+}
+
+static inline const prompb_sample *prompb_series_samples(const prompb_write_request *r,
+                                                         const prompb_series *s)
+{
+    return r->samples + s->samples_start;
+}
+
 void prompb_write_request_init(prompb_write_request *r);
 void prompb_write_request_free(prompb_write_request *r);
 
