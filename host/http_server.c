@@ -293,6 +293,37 @@ static int bind_socket(http_listener *l, char *err, size_t errlen)
     return fd;
 }
 
+static void accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+    http_lctx *lc = arg;
+    (void)fd;
+    (void)what;
+    if (lc->bound) /* not closed by stop_accepting meanwhile */
+        evconnlistener_enable(evhttp_bound_socket_get_listener(lc->bound));
+}
+
+/* accept() failed for another reason than "try again", typically EMFILE:
+ * the listening socket stays readable, so pause it briefly instead of
+ * spinning, and say why (once per pause). */
+static void accept_error(struct evconnlistener *el, void *arg)
+{
+    int e = EVUTIL_SOCKET_ERROR();
+    http_server *s = host_http_g;
+    http_lctx *lc = NULL;
+    for (unsigned i = 0; s && i < s->nloops && !lc; i++) /* arg is the evhttp */
+        for (size_t k = 0; k < s->nlisteners && !lc; k++)
+            if (s->loops[i].lctx && s->loops[i].lctx[k].http == arg)
+                lc = &s->loops[i].lctx[k];
+    if (!lc)
+        return;
+    evconnlistener_disable(el);
+    host_log(AION_LOG_WARN, "http", "listener %s: accept failed (%s), pausing accepts for 100 ms",
+             lc->lst->name, strerror(e));
+    struct timeval tv = { 0, 100000 };
+    if (event_base_once(lc->loop->base, -1, EV_TIMEOUT, accept_resume, lc, &tv) != 0)
+        evconnlistener_enable(el);
+}
+
 static int loop_setup(http_server *s, http_loop *lp, char *err, size_t errlen)
 {
     lp->base = event_base_new();
@@ -344,6 +375,7 @@ static int loop_setup(http_server *s, http_loop *lp, char *err, size_t errlen)
             return -ENOMEM;
         }
         lc->fd = fd;
+        evconnlistener_set_error_cb(el, accept_error);
     }
     return 0;
 }

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -464,6 +466,58 @@ static void test_inflight_body_budget(void **state)
     assert_string_equal(th_body(resp), "ok 800\n");
 }
 
+static int count_fds(void)
+{
+    int n = 0;
+    char path[64];
+    for (int fd = 0; fd < 4096; fd++) {
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        n += access(path, F_OK) == 0;
+    }
+    return n;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
+static void test_fd_exhaustion(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    int fds[N];
+    for (int i = 0; i < N; i++) { /* the client's sockets exist before the limit drops */
+        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fds[i] >= 0);
+    }
+    struct rlimit old, rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    rl = old;
+    rl.rlim_cur = (rlim_t)count_fds() + 4 + 16; /* +16: fds numbered above the count */
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+    /* the server runs out of descriptors: it must pause, not spin */
+    double c0 = cpu_seconds();
+    usleep(1000 * 1000);
+    double used = cpu_seconds() - c0;
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    printf("fd exhaustion: %.3f s CPU in 1 s\n", used);
+    assert_true(used < 0.1); /* spinning costs about 0.4 s here */
+    /* and it recovers */
+    usleep(300 * 1000);
+    assert_int_equal(th_get(port, "/ok", resp, sizeof(resp)), 200);
+    wait_conns(0, 3000);
+}
+
 static void test_listener_config_errors(void **state)
 {
     (void)state;
@@ -544,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_idle_keepalive_timeout),
         cmocka_unit_test(test_many_slow_connections),
         cmocka_unit_test(test_connection_count_returns_to_zero),
+        cmocka_unit_test(test_fd_exhaustion),
         cmocka_unit_test(test_max_connections),
         cmocka_unit_test(test_graceful_shutdown),
         cmocka_unit_test(test_shutdown_deadline),
