@@ -29,6 +29,12 @@
  *     (Go: map order).
  *   - Date functions (hour(), year(), ...) on NaN, +-Inf or values outside
  *     int64 give NaN; Go converts those to an arbitrary date.
+ *   - A range selector with @ under a function call that is not step
+ *     invariant (predict_linear, or a non-constant scalar argument as in
+ *     quantile_over_time(scalar(q), x[5m] @ t)), evaluated over several steps
+ *     (range query or subquery): we use the pinned window at every step.
+ *     Prometheus 2.42 shifts the window by (step - first step) and, having
+ *     selected data only around t, returns a value for the first step only.
  *   - Timestamps, offsets, ranges and @ values are clamped to +-2^62 ms
  *     instead of wrapping around.
  *   - The sample limit counts the samples held at once (live intermediate
