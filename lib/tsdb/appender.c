@@ -42,7 +42,7 @@ static void release(tsdb_appender *a)
     a->mint = INT64_MAX;
     a->maxt = INT64_MIN;
     if (a->locked) {
-        gclock_rdunlock(&a->db->head.gc);
+        tsdb_gclock_rdunlock(&a->db->head.gc);
         a->locked = false;
     }
 }
@@ -73,7 +73,7 @@ static int begin(tsdb_appender *a)
     if (atomic_load(&a->db->closing))
         return TSDB_ERR_CLOSED;
     if (!a->locked) {
-        gclock_rdlock(&a->db->head.gc);
+        tsdb_gclock_rdlock(&a->db->head.gc);
         a->locked = true;
         a->mint = INT64_MAX;
         a->maxt = INT64_MIN;
@@ -86,7 +86,7 @@ static int add(tsdb_appender *a, head_series *s, int64_t t, double v)
     head *h = &a->db->head;
     head_stripe *st = head_stripe_of(h, s->hash);
     pthread_mutex_lock(&st->mu);
-    int rc = head_series_check(h, s, t, v);
+    int rc = tsdb_head_series_check(h, s, t, v);
     pthread_mutex_unlock(&st->mu);
     if (rc < 0)
         return rc;
@@ -116,7 +116,7 @@ int tsdb_append(tsdb_appender *a, const labels_label *ls, size_t n, int64_t t, d
     /* check the time bound before creating a series that would stay empty */
     if (t < atomic_load_explicit(&a->db->head.min_valid, memory_order_relaxed))
         return TSDB_ERR_TOO_OLD;
-    if ((rc = head_get_or_create(&a->db->head, ls, n, 0, &s, &created)) < 0)
+    if ((rc = tsdb_head_get_or_create(&a->db->head, ls, n, 0, &s, &created)) < 0)
         return rc;
     if (ref)
         *ref = s->ref;
@@ -128,7 +128,7 @@ int tsdb_append_ref(tsdb_appender *a, tsdb_ref ref, int64_t t, double v)
     int rc = begin(a);
     if (rc < 0)
         return rc;
-    head_series *s = head_by_ref(&a->db->head, ref);
+    head_series *s = tsdb_head_by_ref(&a->db->head, ref);
     if (!s)
         return TSDB_ERR_NOT_FOUND;
     return add(a, s, t, v);
@@ -164,7 +164,7 @@ static void undo_series(void *ctx)
 static int pre_series(void *ctx, tsdb_buf **recs, size_t *nrecs)
 {
     tsdb_appender *a = ctx;
-    size_t limit = wal_max_record(&a->db->wal) / 2;
+    size_t limit = tsdb_wal_max_record(&a->db->wal) / 2;
     labels_label lbuf[64], *ls = lbuf;
     size_t lcap = 64;
     tsdb_buf *b = NULL;
@@ -202,8 +202,8 @@ static int pre_series(void *ctx, tsdb_buf **recs, size_t *nrecs)
             a->flipped = v;
             a->capflipped = nc;
         }
-        head_series_labels(s, ls);
-        wal_enc_series(b, s->ref, ls, s->nlabels);
+        tsdb_head_series_labels(s, ls);
+        tsdb_wal_enc_series(b, s->ref, ls, s->nlabels);
         if (b->err) {
             rc = -ENOMEM;
             break;
@@ -224,7 +224,7 @@ static int pre_series(void *ctx, tsdb_buf **recs, size_t *nrecs)
 
 static int write_wal(tsdb_appender *a)
 {
-    size_t per = wal_max_record(&a->db->wal) / 32;
+    size_t per = tsdb_wal_max_record(&a->db->wal) / 32;
     if (per > 20000)
         per = 20000;
     if (per < 1)
@@ -234,11 +234,11 @@ static int write_wal(tsdb_appender *a)
     for (size_t i = 0; i < a->n; i++) {
         if (i % per == 0 && !(b = next_buf(&a->recs, &a->nrecs, &a->caprecs)))
             return -ENOMEM;
-        wal_enc_sample(b, a->p[i].s->ref, a->p[i].t, a->p[i].v);
+        tsdb_wal_enc_sample(b, a->p[i].s->ref, a->p[i].t, a->p[i].v);
         if (b->err)
             return -ENOMEM;
     }
-    return wal_log(&a->db->wal, pre_series, undo_series, a, a->recs, a->nrecs);
+    return tsdb_wal_log(&a->db->wal, pre_series, undo_series, a, a->recs, a->nrecs);
 }
 
 int tsdb_commit(tsdb_appender *a, char *err, size_t errlen)
@@ -273,18 +273,18 @@ int tsdb_commit(tsdb_appender *a, char *err, size_t errlen)
         }
         if (s->cseq != seq) {
             if (snaps)
-                head_cow(h, s, seq); /* on ENOMEM a querier may see this commit */
+                tsdb_head_cow(h, s, seq); /* on ENOMEM a querier may see this commit */
             s->cseq = seq;
         }
         /* rejections here (same series twice out of order in one batch)
          * are dropped, exactly as replay will drop them */
-        if (head_series_append(h, a->p[i].s, a->p[i].t, a->p[i].v) == 0)
+        if (tsdb_head_series_append(h, a->p[i].s, a->p[i].t, a->p[i].v) == 0)
             ok++;
     }
     if (cur)
         pthread_mutex_unlock(&cur->mu);
     pthread_rwlock_unlock(&h->iso);
-    head_note_range(h, a->mint, a->maxt);
+    tsdb_head_note_range(h, a->mint, a->maxt);
     atomic_fetch_add_explicit(&h->samples, ok, memory_order_relaxed);
     release(a);
     return 0;

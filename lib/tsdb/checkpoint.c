@@ -31,7 +31,7 @@ static int flush(cp_ctx *c, bool force)
     if (!force && c->series.n < CP_FLUSH_BYTES && c->samples.n < CP_FLUSH_BYTES && c->nsamples < 10000)
         return 0;
     tsdb_buf recs[2] = {c->series, c->samples};
-    int rc = wal_log(&c->out, NULL, NULL, NULL, recs, 2);
+    int rc = tsdb_wal_log(&c->out, NULL, NULL, NULL, recs, 2);
     c->series.n = c->samples.n = 0;
     c->nsamples = 0;
     return rc;
@@ -42,7 +42,7 @@ static int cp_series(void *ctx, uint64_t ref, const labels_label *ls, size_t n)
     cp_ctx *c = ctx;
     if (!c->keep(c->kctx, ref))
         return 0;
-    wal_enc_series(&c->series, ref, ls, n);
+    tsdb_wal_enc_series(&c->series, ref, ls, n);
     return flush(c, false);
 }
 
@@ -51,7 +51,7 @@ static int cp_sample(void *ctx, uint64_t ref, int64_t t, double v)
     cp_ctx *c = ctx;
     if (t < c->mint || !c->keep(c->kctx, ref))
         return 0;
-    wal_enc_sample(&c->samples, ref, t, v);
+    tsdb_wal_enc_sample(&c->samples, ref, t, v);
     c->nsamples++;
     return flush(c, false);
 }
@@ -66,9 +66,9 @@ static int cp_record(void *ctx, const uint8_t *rec, size_t len)
         /* series first: a samples record of the same input may reference them */
         if ((rc = flush(c, c->samples.n > 0)) < 0)
             return rc;
-        rc = wal_dec_series(rec, len, cp_series, c);
+        rc = tsdb_wal_dec_series(rec, len, cp_series, c);
     } else if (rec[0] == WAL_REC_SAMPLES) {
-        rc = wal_dec_samples(rec, len, cp_sample, c);
+        rc = tsdb_wal_dec_samples(rec, len, cp_sample, c);
     }
     return rc == TSDB_ERR_CORRUPT ? 0 : rc;
 }
@@ -80,7 +80,7 @@ static int cp_file(cp_ctx *c, const char *path)
         return 0; /* unreadable input: what replay would have skipped too */
     size_t good;
     char why[128];
-    int rc = wal_parse_segment(m.p, m.len, cp_record, c, &good, why, sizeof(why));
+    int rc = tsdb_wal_parse_segment(m.p, m.len, cp_record, c, &good, why, sizeof(why));
     tsdb_mmap_close(&m);
     return rc == TSDB_ERR_CORRUPT ? 0 : rc;
 }
@@ -104,26 +104,26 @@ static void remove_old(const char *dir, uint32_t upto)
     closedir(d);
 }
 
-int wal_checkpoint(const char *dir, uint32_t upto, bool (*keep)(void *ctx, uint64_t ref), void *kctx,
+int tsdb_wal_checkpoint(const char *dir, uint32_t upto, bool (*keep)(void *ctx, uint64_t ref), void *kctx,
                    int64_t mint, char *err, size_t errlen)
 {
     char prev[4096], tmp[4200], fin[4200], path[4200];
     uint32_t pn = 0, *segs = NULL;
     size_t nseg = 0;
-    int has_prev = wal_last_checkpoint(dir, &pn, prev, sizeof(prev));
+    int has_prev = tsdb_wal_last_checkpoint(dir, &pn, prev, sizeof(prev));
     if (has_prev && pn > upto)
         return 0; /* already done */
     snprintf(tmp, sizeof(tmp), "%s/checkpoint.%08u.tmp", dir, upto);
     snprintf(fin, sizeof(fin), "%s/checkpoint.%08u", dir, upto);
     tsdb_rm_rf(tmp);
     cp_ctx c = {.keep = keep, .kctx = kctx, .mint = mint};
-    int rc = wal_open(&c.out, tmp, 0, 128u << 20, TSDB_FSYNC_NEVER, 0, err, errlen);
+    int rc = tsdb_wal_open(&c.out, tmp, 0, 128u << 20, TSDB_FSYNC_NEVER, 0, err, errlen);
     if (rc < 0)
         return rc;
     if (has_prev) {
         uint32_t *cs = NULL;
         size_t ncs = 0;
-        rc = wal_list_segments(prev, &cs, &ncs);
+        rc = tsdb_wal_list_segments(prev, &cs, &ncs);
         for (size_t i = 0; rc == 0 && i < ncs; i++) {
             snprintf(path, sizeof(path), "%s/%08u", prev, cs[i]);
             rc = cp_file(&c, path);
@@ -131,7 +131,7 @@ int wal_checkpoint(const char *dir, uint32_t upto, bool (*keep)(void *ctx, uint6
         free(cs);
     }
     if (rc == 0)
-        rc = wal_list_segments(dir, &segs, &nseg);
+        rc = tsdb_wal_list_segments(dir, &segs, &nseg);
     for (size_t i = 0; rc == 0 && i < nseg; i++) {
         if (segs[i] > upto || (has_prev && segs[i] <= pn))
             continue;
@@ -142,8 +142,8 @@ int wal_checkpoint(const char *dir, uint32_t upto, bool (*keep)(void *ctx, uint6
     if (rc == 0)
         rc = flush(&c, true);
     if (rc == 0)
-        rc = wal_sync(&c.out);
-    wal_close(&c.out);
+        rc = tsdb_wal_sync(&c.out);
+    tsdb_wal_close(&c.out);
     tsdb_buf_free(&c.series);
     tsdb_buf_free(&c.samples);
     if (rc == 0 && (tsdb_fsync_dir(tmp) < 0 || rename(tmp, fin) < 0 || tsdb_fsync_dir(dir) < 0))

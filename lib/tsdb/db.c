@@ -13,7 +13,7 @@
 #include "db.h"
 
 
-void db_logf(const tsdb_db *db, tsdb_log_level lvl, const char *fmt, ...)
+void tsdb_db_logf(const tsdb_db *db, tsdb_log_level lvl, const char *fmt, ...)
 {
     if (!db->opts.log)
         return;
@@ -27,7 +27,7 @@ void db_logf(const tsdb_db *db, tsdb_log_level lvl, const char *fmt, ...)
 
 /* ---- block list ---------------------------------------------------------------- */
 
-void db_block_unref(db_block *b)
+void tsdb_db_block_unref(db_block *b)
 {
     if (!b || atomic_fetch_sub(&b->refs, 1) != 1)
         return;
@@ -38,7 +38,7 @@ void db_block_unref(db_block *b)
     free(b);
 }
 
-int db_blocks_ref(tsdb_db *db, db_block ***out, size_t *n)
+int tsdb_db_blocks_ref(tsdb_db *db, db_block ***out, size_t *n)
 {
     pthread_mutex_lock(&db->blocks_mu);
     db_block **v = malloc((db->nblocks ? db->nblocks : 1) * sizeof(*v));
@@ -110,7 +110,7 @@ static int load_blocks(tsdb_db *db)
         size_t l = strlen(e->d_name);
         snprintf(path, sizeof(path), "%s/%s", db->dir, e->d_name);
         if (l > 4 && strcmp(e->d_name + l - 4, ".tmp") == 0) {
-            db_logf(db, TSDB_LOG_WARN, "removing leftover %s", path);
+            tsdb_db_logf(db, TSDB_LOG_WARN, "removing leftover %s", path);
             tsdb_rm_rf(path);
             continue;
         }
@@ -118,7 +118,7 @@ static int load_blocks(tsdb_db *db)
             continue;
         int rc = add_block(db, path, err, sizeof(err));
         if (rc < 0)
-            db_logf(db, TSDB_LOG_WARN, "skipping block %s: %s", path, err);
+            tsdb_db_logf(db, TSDB_LOG_WARN, "skipping block %s: %s", path, err);
     }
     closedir(d);
     return 0;
@@ -163,7 +163,7 @@ int tsdb_open(const char *dir, const tsdb_options *opts, tsdb_db **out, char *er
         rc = TSDB_ERR_IO;
         goto fail;
     }
-    if ((rc = head_init(&db->head, db->opts.block_duration_ms, db->opts.out_of_order_window_ms,
+    if ((rc = tsdb_head_init(&db->head, db->opts.block_duration_ms, db->opts.out_of_order_window_ms,
                         db->opts.max_series, db->opts.max_head_bytes)) < 0)
         goto fail;
     if ((rc = load_blocks(db)) < 0) {
@@ -187,9 +187,9 @@ int tsdb_open(const char *dir, const tsdb_options *opts, tsdb_db **out, char *er
             rc = TSDB_ERR_IO;
             goto fail;
         }
-        if ((rc = db_replay_wal(db, &last, err, errlen)) < 0)
+        if ((rc = tsdb_db_replay_wal(db, &last, err, errlen)) < 0)
             goto fail;
-        if ((rc = wal_open(&db->wal, db->wal_dir, (uint32_t)(last + 1), db->opts.wal_segment_size,
+        if ((rc = tsdb_wal_open(&db->wal, db->wal_dir, (uint32_t)(last + 1), db->opts.wal_segment_size,
                            db->opts.wal_fsync, db->opts.wal_fsync_interval_ms, err, errlen)) < 0)
             goto fail;
         db->has_wal = true;
@@ -209,16 +209,16 @@ int tsdb_close(tsdb_db *db)
     int rc = 0;
     if (db->head.stripes) {
         /* waits for open appenders and queriers */
-        gclock_wrlock(&db->head.gc);
-        gclock_wrunlock(&db->head.gc);
+        tsdb_gclock_wrlock(&db->head.gc);
+        tsdb_gclock_wrunlock(&db->head.gc);
     }
     if (db->has_wal) {
         rc = db->wal.err;
-        wal_close(&db->wal);
+        tsdb_wal_close(&db->wal);
     }
-    head_destroy(&db->head);
+    tsdb_head_destroy(&db->head);
     for (size_t i = 0; i < db->nblocks; i++)
-        db_block_unref(db->blocks[i]);
+        tsdb_db_block_unref(db->blocks[i]);
     free(db->blocks);
     pthread_mutex_destroy(&db->maint_mu);
     pthread_mutex_destroy(&db->blocks_mu);
@@ -391,7 +391,7 @@ static int cs_get(void *ctx, size_t i, tsdb_block_series *out)
         c->lbl = l;
         c->lcap = s->nlabels;
     }
-    head_series_labels(s, c->lbl);
+    tsdb_head_series_labels(s, c->lbl);
     head_stripe *st = head_stripe_of(&c->db->head, s->hash);
     pthread_mutex_lock(&st->mu);
     int n = series_block_chunks(c, s);
@@ -426,19 +426,19 @@ static int cut_block(tsdb_db *db, int64_t mint, int64_t maxt, char *err, size_t 
     int64_t mv = atomic_load(&h->min_valid);
     if (maxt > mv)
         atomic_store(&h->min_valid, maxt);
-    gclock_wrlock(&h->gc);
-    gclock_wrunlock(&h->gc);
+    tsdb_gclock_wrlock(&h->gc);
+    tsdb_gclock_wrunlock(&h->gc);
     /* commits between the caller reading the head's mint and the barrier may
      * have added older samples: the block must take them too */
     int64_t hm = atomic_load(&h->mint);
     if (hm < mint)
         mint = hm;
 
-    gclock_rdlock(&h->gc);
+    tsdb_gclock_rdlock(&h->gc);
     cut_src c = {.db = db, .mint = mint, .maxt = maxt};
-    int rc = head_all_series_sorted(h, &c.series, &c.n);
+    int rc = tsdb_head_all_series_sorted(h, &c.series, &c.n);
     if (rc < 0) {
-        gclock_rdunlock(&h->gc);
+        tsdb_gclock_rdunlock(&h->gc);
         snprintf(err, errlen, "out of memory");
         return rc;
     }
@@ -463,7 +463,7 @@ static int cut_block(tsdb_db *db, int64_t mint, int64_t maxt, char *err, size_t 
         };
         rc = tsdb_block_write(db->dir, &src, &wo, ulid, err, errlen);
     }
-    gclock_rdunlock(&h->gc);
+    tsdb_gclock_rdunlock(&h->gc);
     free(c.series);
     free(c.lbl);
     free(c.chunks);
@@ -475,12 +475,12 @@ static int cut_block(tsdb_db *db, int64_t mint, int64_t maxt, char *err, size_t 
         snprintf(path, sizeof(path), "%s/%s", db->dir, ulid);
         if ((rc = add_block(db, path, err, errlen)) < 0)
             return rc;
-        db_logf(db, TSDB_LOG_INFO, "cut block %s [%lld, %lld), %zu series", ulid, (long long)mint,
+        tsdb_db_logf(db, TSDB_LOG_INFO, "cut block %s [%lld, %lld), %zu series", ulid, (long long)mint,
                 (long long)maxt, k);
         if (db->opts.on_block)
             db->opts.on_block(db->opts.on_block_ctx, path, ulid);
     }
-    head_truncate(h, maxt);
+    tsdb_head_truncate(h, maxt);
     return 0;
 }
 
@@ -503,7 +503,7 @@ static int64_t block_end(int64_t t, int64_t d)
 
 static bool keep_series(void *ctx, uint64_t ref)
 {
-    return head_by_ref(ctx, ref) != NULL;
+    return tsdb_head_by_ref(ctx, ref) != NULL;
 }
 
 static int checkpoint_wal(tsdb_db *db, char *err, size_t errlen)
@@ -511,7 +511,7 @@ static int checkpoint_wal(tsdb_db *db, char *err, size_t errlen)
     if (!db->has_wal)
         return 0;
     uint32_t seg;
-    int rc = wal_next_segment(&db->wal, &seg);
+    int rc = tsdb_wal_next_segment(&db->wal, &seg);
     if (rc < 0) {
         snprintf(err, errlen, "WAL: cannot start a new segment");
         return rc;
@@ -520,7 +520,7 @@ static int checkpoint_wal(tsdb_db *db, char *err, size_t errlen)
         return 0;
     /* series are only deleted under maint_mu (which we hold): the keep
      * callback may look them up without the gc lock */
-    return wal_checkpoint(db->wal_dir, seg - 1, keep_series, &db->head,
+    return tsdb_wal_checkpoint(db->wal_dir, seg - 1, keep_series, &db->head,
                           atomic_load(&db->head.min_valid), err, errlen);
 }
 
@@ -535,9 +535,9 @@ static void apply_retention(tsdb_db *db, int64_t now_ms)
         db_block *b = db->blocks[i];
         const tsdb_block_meta *m = tsdb_block_get_meta(b->b);
         if (m->maxt < bound) {
-            db_logf(db, TSDB_LOG_INFO, "retention: deleting block %s", m->ulid);
+            tsdb_db_logf(db, TSDB_LOG_INFO, "retention: deleting block %s", m->ulid);
             atomic_store(&b->doomed, true);
-            db_block_unref(b);
+            tsdb_db_block_unref(b);
         } else {
             db->blocks[k++] = b;
         }
@@ -568,7 +568,7 @@ int tsdb_maintain(tsdb_db *db, int64_t now_ms, char *err, size_t errlen)
     if (rc == 0 && cut)
         rc = checkpoint_wal(db, err, errlen);
     if (rc == 0 && db->has_wal && db->opts.wal_fsync == TSDB_FSYNC_INTERVAL)
-        wal_sync(&db->wal);
+        tsdb_wal_sync(&db->wal);
     apply_retention(db, now_ms);
     pthread_mutex_unlock(&db->maint_mu);
     return rc;

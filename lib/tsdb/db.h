@@ -42,20 +42,20 @@ struct tsdb_db {
     _Atomic bool closing;
 };
 
-void db_block_unref(db_block *b);
+void tsdb_db_block_unref(db_block *b);
 /* Snapshot of the block list with a ref on each; free the array, unref each. */
-int db_blocks_ref(tsdb_db *db, db_block ***out, size_t *n);
+int tsdb_db_blocks_ref(tsdb_db *db, db_block ***out, size_t *n);
 
-void db_logf(const tsdb_db *db, tsdb_log_level lvl, const char *fmt, ...)
+void tsdb_db_logf(const tsdb_db *db, tsdb_log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Replays dir/wal into the head (wal_replay.c). *last_seg = the newest
  * segment seen (-1 if none). */
-int db_replay_wal(tsdb_db *db, int64_t *last_seg, char *err, size_t errlen);
+int tsdb_db_replay_wal(tsdb_db *db, int64_t *last_seg, char *err, size_t errlen);
 
-/* Head series set over [mint, maxt] as the snapshot sees it (head_select.c;
+/* Head series set over [mint, maxt] as the snapshot sees it (tsdb_head_select.c;
  * sn NULL: the current state). Caller holds head gc (read). */
-int head_select(head *h, head_snapshot *sn, int64_t mint, int64_t maxt, const labels_matcher *const *ms,
+int tsdb_head_select(head *h, head_snapshot *sn, int64_t mint, int64_t maxt, const labels_matcher *const *ms,
                 size_t nm, tsdb_series_set **out);
 
 #endif

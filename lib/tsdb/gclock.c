@@ -28,20 +28,20 @@ static int *hold_count(const gclock *l, bool create)
     return create ? free_slot : NULL;
 }
 
-void gclock_init(gclock *l)
+void tsdb_gclock_init(gclock *l)
 {
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, NULL);
     l->readers = l->writer = l->waiting = 0;
 }
 
-void gclock_destroy(gclock *l)
+void tsdb_gclock_destroy(gclock *l)
 {
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->cv);
 }
 
-void gclock_rdlock(gclock *l)
+void tsdb_gclock_rdlock(gclock *l)
 {
     int *held = hold_count(l, true);
     pthread_mutex_lock(&l->mu);
@@ -54,7 +54,7 @@ void gclock_rdlock(gclock *l)
         (*held)++;
 }
 
-void gclock_rdunlock(gclock *l)
+void tsdb_gclock_rdunlock(gclock *l)
 {
     int *held = hold_count(l, false);
     if (held)
@@ -69,7 +69,7 @@ void gclock_rdunlock(gclock *l)
  * time: if a reader it blocks is one that a current reader waits for (in
  * another thread), stepping aside briefly lets that reader in instead of
  * deadlocking. */
-void gclock_wrlock(gclock *l)
+void tsdb_gclock_wrlock(gclock *l)
 {
     pthread_mutex_lock(&l->mu);
     for (;;) {
@@ -98,7 +98,7 @@ void gclock_wrlock(gclock *l)
     pthread_mutex_unlock(&l->mu);
 }
 
-void gclock_wrunlock(gclock *l)
+void tsdb_gclock_wrunlock(gclock *l)
 {
     pthread_mutex_lock(&l->mu);
     l->writer = 0;

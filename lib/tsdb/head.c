@@ -9,7 +9,7 @@
 
 #define SERIES_OVERHEAD 160 /* index, map and allocator bytes per series beyond the struct (measured) */
 
-int head_init(head *h, int64_t chunk_range, int64_t ooo_window, size_t max_series, size_t max_bytes)
+int tsdb_head_init(head *h, int64_t chunk_range, int64_t ooo_window, size_t max_series, size_t max_bytes)
 {
     memset(h, 0, sizeof(*h));
     h->stripes = aligned_alloc(64, HEAD_STRIPES * sizeof(head_stripe));
@@ -24,7 +24,7 @@ int head_init(head *h, int64_t chunk_range, int64_t ooo_window, size_t max_serie
     pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&h->iso, &ra);
     pthread_rwlockattr_destroy(&ra);
-    gclock_init(&h->gc);
+    tsdb_gclock_init(&h->gc);
     for (size_t i = 0; i < HEAD_STRIPES; i++)
         pthread_mutex_init(&h->stripes[i].mu, NULL);
     pthread_mutex_init(&h->sorted_mu, NULL);
@@ -51,7 +51,7 @@ static void series_free(head_series *s)
     free(s);
 }
 
-void head_destroy(head *h)
+void tsdb_head_destroy(head *h)
 {
     if (!h->stripes)
         return;
@@ -71,15 +71,15 @@ void head_destroy(head *h)
     free(h->stripes);
     free(h->sorted);
     pthread_mutex_destroy(&h->sorted_mu);
-    postings_free(&h->post);
-    intern_free(&h->strs);
-    gclock_destroy(&h->gc);
+    tsdb_postings_free(&h->post);
+    tsdb_intern_free(&h->strs);
+    tsdb_gclock_destroy(&h->gc);
     pthread_rwlock_destroy(&h->iso);
     pthread_rwlock_destroy(&h->idx_lock);
     h->stripes = NULL;
 }
 
-head_series *head_by_ref(head *h, uint64_t ref)
+head_series *tsdb_head_by_ref(head *h, uint64_t ref)
 {
     if (ref == 0 || ref >= ((uint64_t)HEAD_ID_SEGS << HEAD_ID_SEG_BITS))
         return NULL;
@@ -176,11 +176,11 @@ static int index_series(head *h, head_series *s, const labels_label *ls, size_t 
 {
     size_t i;
     for (i = 0; i < n; i++) {
-        istr *a = intern_get(&h->strs, ls[i].name, ls[i].name_len);
-        istr *b = a ? intern_get(&h->strs, ls[i].value, ls[i].value_len) : NULL;
+        istr *a = tsdb_intern_get(&h->strs, ls[i].name, ls[i].name_len);
+        istr *b = a ? tsdb_intern_get(&h->strs, ls[i].value, ls[i].value_len) : NULL;
         if (!b) {
             if (a)
-                intern_put(&h->strs, a);
+                tsdb_intern_put(&h->strs, a);
             goto fail;
         }
         if (b->refs == 1)
@@ -189,24 +189,24 @@ static int index_series(head *h, head_series *s, const labels_label *ls, size_t 
         s->lbl[2 * i + 1] = b;
     }
     for (i = 0; i < n; i++)
-        if (postings_add(&h->post, s->lbl[2 * i], s->lbl[2 * i + 1], s->ref) < 0)
+        if (tsdb_postings_add(&h->post, s->lbl[2 * i], s->lbl[2 * i + 1], s->ref) < 0)
             goto fail_post;
-    if (postings_add_all(&h->post, s->ref) < 0)
+    if (tsdb_postings_add_all(&h->post, s->ref) < 0)
         goto fail_post;
     return 0;
 fail_post:
     for (size_t j = 0; j < i; j++)
-        postings_del_batch(&h->post, s->lbl[2 * j], s->lbl[2 * j + 1], &s->ref, 1);
+        tsdb_postings_del_batch(&h->post, s->lbl[2 * j], s->lbl[2 * j + 1], &s->ref, 1);
     i = n;
 fail:
     for (size_t j = 0; j < i; j++) {
-        intern_put(&h->strs, s->lbl[2 * j]);
-        intern_put(&h->strs, s->lbl[2 * j + 1]);
+        tsdb_intern_put(&h->strs, s->lbl[2 * j]);
+        tsdb_intern_put(&h->strs, s->lbl[2 * j + 1]);
     }
     return -ENOMEM;
 }
 
-int head_get_or_create(head *h, const labels_label *ls, size_t n, uint64_t want_ref,
+int tsdb_head_get_or_create(head *h, const labels_label *ls, size_t n, uint64_t want_ref,
                        head_series **out, bool *created)
 {
     if (n > UINT16_MAX)
@@ -251,7 +251,7 @@ int head_get_or_create(head *h, const labels_label *ls, size_t n, uint64_t want_
     s->maxt = INT64_MIN;
     tsdb_xor_enc_init(&s->enc);
     size_t strbytes = 0;
-    atomic_fetch_add(&h->series_gen, 1); /* before it can show up in postings (head_select) */
+    atomic_fetch_add(&h->series_gen, 1); /* before it can show up in postings (tsdb_head_select) */
     pthread_rwlock_wrlock(&h->idx_lock);
     rc = index_series(h, s, ls, n, &strbytes);
     pthread_rwlock_unlock(&h->idx_lock);
@@ -263,11 +263,11 @@ int head_get_or_create(head *h, const labels_label *ls, size_t n, uint64_t want_
         stripe_remove(st, s);
         pthread_rwlock_wrlock(&h->idx_lock);
         for (size_t i = 0; i < n; i++) {
-            postings_del_batch(&h->post, s->lbl[2 * i], s->lbl[2 * i + 1], &s->ref, 1);
-            intern_put(&h->strs, s->lbl[2 * i]);
-            intern_put(&h->strs, s->lbl[2 * i + 1]);
+            tsdb_postings_del_batch(&h->post, s->lbl[2 * i], s->lbl[2 * i + 1], &s->ref, 1);
+            tsdb_intern_put(&h->strs, s->lbl[2 * i]);
+            tsdb_intern_put(&h->strs, s->lbl[2 * i + 1]);
         }
-        postings_del_all_batch(&h->post, &s->ref, 1);
+        tsdb_postings_del_all_batch(&h->post, &s->ref, 1);
         pthread_rwlock_unlock(&h->idx_lock);
         free(s);
         goto out;
@@ -283,7 +283,7 @@ out:
     return rc;
 }
 
-void head_series_labels(const head_series *s, labels_label *out)
+void tsdb_head_series_labels(const head_series *s, labels_label *out)
 {
     for (size_t i = 0; i < s->nlabels; i++) {
         out[i].name = s->lbl[2 * i]->s;
@@ -300,7 +300,7 @@ static int istr_cmp(const istr *a, const istr *b)
     return labels_str_cmp(a->s, a->len, b->s, b->len);
 }
 
-int head_series_cmp(const head_series *a, const head_series *b)
+int tsdb_head_series_cmp(const head_series *a, const head_series *b)
 {
     size_t n = a->nlabels < b->nlabels ? a->nlabels : b->nlabels;
     for (size_t i = 0; i < n; i++) {
@@ -314,7 +314,7 @@ int head_series_cmp(const head_series *a, const head_series *b)
     return (int)a->nlabels - (int)b->nlabels;
 }
 
-void head_note_range(head *h, int64_t mint, int64_t maxt)
+void tsdb_head_note_range(head *h, int64_t mint, int64_t maxt)
 {
     int64_t cur = atomic_load(&h->mint);
     while (mint < cur && !atomic_compare_exchange_weak(&h->mint, &cur, mint))
@@ -326,10 +326,10 @@ void head_note_range(head *h, int64_t mint, int64_t maxt)
 
 static int cmp_series_ptr(const void *x, const void *y)
 {
-    return head_series_cmp(*(head_series *const *)x, *(head_series *const *)y);
+    return tsdb_head_series_cmp(*(head_series *const *)x, *(head_series *const *)y);
 }
 
-int head_all_series_sorted(head *h, head_series ***out, size_t *n)
+int tsdb_head_all_series_sorted(head *h, head_series ***out, size_t *n)
 {
     size_t cap = atomic_load(&h->nseries) + 16, k = 0;
     head_series **v = malloc(cap * sizeof(*v));
@@ -426,9 +426,9 @@ static bool series_truncate(head *h, head_series *s, int64_t mint, int64_t *newm
     return k == 0 && s->enc.count == 0 && !s->ooo;
 }
 
-void head_truncate(head *h, int64_t mint)
+void tsdb_head_truncate(head *h, int64_t mint)
 {
-    gclock_wrlock(&h->gc);
+    tsdb_gclock_wrlock(&h->gc);
     if (mint > atomic_load(&h->min_valid))
         atomic_store(&h->min_valid, mint);
     int64_t newmin = INT64_MAX;
@@ -452,7 +452,7 @@ void head_truncate(head *h, int64_t mint)
                 dv = n2;
                 cdv = nc;
             }
-            if (idvec_push(&dead, s->ref) < 0)
+            if (tsdb_idvec_push(&dead, s->ref) < 0)
                 continue;
             dv[ndv++] = s;
         }
@@ -472,21 +472,21 @@ void head_truncate(head *h, int64_t mint)
             qsort(pairs, np, sizeof(*pairs), cmp_lpair);
             for (size_t i = 0; i < np; i++)
                 if (i == 0 || cmp_lpair(&pairs[i], &pairs[i - 1]) != 0)
-                    postings_del_batch(&h->post, pairs[i].name, pairs[i].val, dead.v, dead.n);
+                    tsdb_postings_del_batch(&h->post, pairs[i].name, pairs[i].val, dead.v, dead.n);
             free(pairs);
         } else {
             for (size_t i = 0; i < ndv; i++)
                 for (size_t l = 0; l < dv[i]->nlabels; l++)
-                    postings_del_batch(&h->post, dv[i]->lbl[2 * l], dv[i]->lbl[2 * l + 1], dead.v, dead.n);
+                    tsdb_postings_del_batch(&h->post, dv[i]->lbl[2 * l], dv[i]->lbl[2 * l + 1], dead.v, dead.n);
         }
-        postings_del_all_batch(&h->post, dead.v, dead.n);
+        tsdb_postings_del_all_batch(&h->post, dead.v, dead.n);
         for (size_t i = 0; i < ndv; i++) {
             head_series *s = dv[i];
             size_t strbytes = 0;
             for (size_t l = 0; l < 2u * s->nlabels; l++) {
                 if (s->lbl[l]->refs == 1 && (l & 1))
                     strbytes += sizeof(istr) + s->lbl[l]->len + 1;
-                intern_put(&h->strs, s->lbl[l]);
+                tsdb_intern_put(&h->strs, s->lbl[l]);
             }
             atomic_fetch_sub(&h->bytes, (int64_t)(sizeof(*s) + 2 * s->nlabels * sizeof(istr *) + strbytes +
                                                   SERIES_OVERHEAD + 8 * s->nlabels));
@@ -523,12 +523,12 @@ void head_truncate(head *h, int64_t mint)
         }
     }
     free(dv);
-    idvec_free(&dead);
+    tsdb_idvec_free(&dead);
     if (newmin == INT64_MAX) { /* empty head */
         atomic_store(&h->mint, INT64_MAX);
         atomic_store(&h->maxt, INT64_MIN);
     } else {
         atomic_store(&h->mint, newmin < mint ? mint : newmin);
     }
-    gclock_wrunlock(&h->gc);
+    tsdb_gclock_wrunlock(&h->gc);
 }

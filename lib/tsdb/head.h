@@ -5,7 +5,7 @@
  * Locking (see docs/tsdb.md "Concurrency"):
  *  - h->gc (gclock): read-held by an appender from its first append until
  *    commit/rollback ends, and by a querier for its lifetime; write-held only
- *    by head truncation (head_truncate), which frees chunks and series. So a
+ *    by head truncation (tsdb_head_truncate), which frees chunks and series. So a
  *    series pointer obtained under the read lock stays valid while held.
  *    A waiting writer stops new readers (no starvation by steady appends),
  *    except threads already holding it for reading.
@@ -15,10 +15,10 @@
  *  - h->idx_lock (rwlock): postings + interned strings; write-held briefly
  *    when a series is created or deleted, read-held by lookups.
  *  - h->iso (rwlock, writer-preferring): read-held while a commit applies its samples, write-held
- *    while a querier registers its snapshot (head_snapshot_new), so a
+ *    while a querier registers its snapshot (tsdb_head_snapshot_new), so a
  *    querier sees every commit before its creation and none after: commits
  *    numbered >= the snapshot's seq save the state a series had before they
- *    first change it into the snapshot (copy on write, see head_cow).
+ *    first change it into the snapshot (copy on write, see tsdb_head_cow).
  * Lock order: gc -> iso -> stripe -> idx_lock.
  * The id table (by ref) is read without locks (atomics); entries change only
  * under a stripe lock (insert) or gc write lock (delete).
@@ -55,11 +55,11 @@ typedef struct intern_tab {
 } intern_tab;
 
 /* Caller holds idx_lock for writing. Returns the string with one more ref, or NULL (ENOMEM). */
-istr *intern_get(intern_tab *t, const char *s, size_t len);
+istr *tsdb_intern_get(intern_tab *t, const char *s, size_t len);
 /* Drops one ref; frees at zero. Caller holds idx_lock for writing. */
-void intern_put(intern_tab *t, istr *s);
-void intern_free(intern_tab *t);
-uint32_t intern_hash(const char *s, size_t len);
+void tsdb_intern_put(intern_tab *t, istr *s);
+void tsdb_intern_free(intern_tab *t);
+uint32_t tsdb_intern_hash(const char *s, size_t len);
 
 /* A sorted list of series ids; the one-element case is stored inline. */
 typedef struct plist {
@@ -89,24 +89,24 @@ typedef struct postings {
     plist all;
 } postings;
 
-int postings_add(postings *p, istr *name, istr *val, uint64_t id);
-void postings_del_batch(postings *p, istr *name, istr *val, const uint64_t *dead, size_t ndead);
-int postings_add_all(postings *p, uint64_t id);
-void postings_del_all_batch(postings *p, const uint64_t *dead, size_t ndead);
-void postings_free(postings *p);
-const pname *postings_name(const postings *p, const char *name, size_t len);
-const plist *postings_get(const pname *pn, const char *val, size_t len);
+int tsdb_postings_add(postings *p, istr *name, istr *val, uint64_t id);
+void tsdb_postings_del_batch(postings *p, istr *name, istr *val, const uint64_t *dead, size_t ndead);
+int tsdb_postings_add_all(postings *p, uint64_t id);
+void tsdb_postings_del_all_batch(postings *p, const uint64_t *dead, size_t ndead);
+void tsdb_postings_free(postings *p);
+const pname *tsdb_postings_name(const postings *p, const char *name, size_t len);
+const plist *tsdb_postings_get(const pname *pn, const char *val, size_t len);
 
 /* Sorted-id set operations on heap arrays (used by matcher evaluation). */
 typedef struct idvec {
     uint64_t *v;
     size_t n, cap;
 } idvec;
-int idvec_push(idvec *a, uint64_t id);
-void idvec_free(idvec *a);
+int tsdb_idvec_push(idvec *a, uint64_t id);
+void tsdb_idvec_free(idvec *a);
 /* Postings for matchers, as Prometheus' PostingsForMatchers: sorted ids of
  * series that match all. Caller holds idx_lock (read). */
-int postings_for_matchers(const postings *p, const labels_matcher *const *ms, size_t nm, idvec *out);
+int tsdb_postings_for_matchers(const postings *p, const labels_matcher *const *ms, size_t nm, idvec *out);
 
 /* One closed, immutable chunk. data is freed only under gc write lock. */
 typedef struct head_chunk {
@@ -170,12 +170,12 @@ typedef struct gclock {
     pthread_cond_t cv;
     int readers, writer, waiting;
 } gclock;
-void gclock_init(gclock *l);
-void gclock_destroy(gclock *l);
-void gclock_rdlock(gclock *l);
-void gclock_rdunlock(gclock *l);
-void gclock_wrlock(gclock *l);
-void gclock_wrunlock(gclock *l);
+void tsdb_gclock_init(gclock *l);
+void tsdb_gclock_destroy(gclock *l);
+void tsdb_gclock_rdlock(gclock *l);
+void tsdb_gclock_rdunlock(gclock *l);
+void tsdb_gclock_wrlock(gclock *l);
+void tsdb_gclock_wrunlock(gclock *l);
 
 typedef struct head {
     gclock gc;
@@ -206,8 +206,8 @@ typedef struct head {
     size_t max_series, max_bytes;
 } head;
 
-int head_init(head *h, int64_t chunk_range, int64_t ooo_window, size_t max_series, size_t max_bytes);
-void head_destroy(head *h);
+int tsdb_head_init(head *h, int64_t chunk_range, int64_t ooo_window, size_t max_series, size_t max_bytes);
+void tsdb_head_destroy(head *h);
 
 static inline head_stripe *head_stripe_of(head *h, uint64_t hash)
 {
@@ -215,28 +215,28 @@ static inline head_stripe *head_stripe_of(head *h, uint64_t hash)
 }
 
 /* Series by ref without locks; NULL if unknown. Valid while gc is read-held. */
-head_series *head_by_ref(head *h, uint64_t ref);
+head_series *tsdb_head_by_ref(head *h, uint64_t ref);
 
 /* Finds or creates the series (labels sorted). *created tells which.
  * want_ref != 0 (WAL replay) creates it with that id. Returns 0,
  * TSDB_ERR_LIMIT, -ENOMEM or -EINVAL. Caller holds gc (read). */
-int head_get_or_create(head *h, const labels_label *ls, size_t n, uint64_t want_ref,
+int tsdb_head_get_or_create(head *h, const labels_label *ls, size_t n, uint64_t want_ref,
                        head_series **out, bool *created);
 
 /* Checks/applies a sample; caller holds the series' stripe lock.
  * Returns 0 or TSDB_ERR_OUT_OF_ORDER/DUPLICATE/TOO_OLD, -ENOMEM. */
-int head_series_check(head *h, const head_series *s, int64_t t, double v);
-int head_series_append(head *h, head_series *s, int64_t t, double v);
+int tsdb_head_series_check(head *h, const head_series *s, int64_t t, double v);
+int tsdb_head_series_append(head *h, head_series *s, int64_t t, double v);
 
 /* Fills labels (array of 2*nlabels views) from a series. */
-void head_series_labels(const head_series *s, labels_label *out);
-int head_series_cmp(const head_series *a, const head_series *b);
+void tsdb_head_series_labels(const head_series *s, labels_label *out);
+int tsdb_head_series_cmp(const head_series *a, const head_series *b);
 
 /* Head time range update after a commit. */
-void head_note_range(head *h, int64_t mint, int64_t maxt);
+void tsdb_head_note_range(head *h, int64_t mint, int64_t maxt);
 
 /* Drops data older than mint, deletes empty series. Takes gc for writing. */
-void head_truncate(head *h, int64_t mint);
+void tsdb_head_truncate(head *h, int64_t mint);
 
 /* A querier's view of one series: what was committed when it was created. Closed chunks stay put (only gc frees them); the open chunk
  * only grows, so a prefix of open_len bytes with open_count samples is what
@@ -253,22 +253,22 @@ typedef struct head_mark {
     int64_t ooo_mint, ooo_maxt;
 } head_mark;
 /* Caller holds the stripe lock. */
-int head_mark_take(const head_series *s, int64_t mint, int64_t maxt, head_mark *m);
+int tsdb_head_mark_take(const head_series *s, int64_t mint, int64_t maxt, head_mark *m);
 /* Builds the chunk list of a mark for [mint, maxt]: closed chunk data is
  * borrowed (valid while gc is read-held), the open chunk prefix is copied into
  * *scratch (grown as needed, caller frees). Caller holds the stripe lock.
  * Returns the number of chunks (0 = nothing in range) or -ENOMEM. */
-int head_mark_chunks(const head_mark *m, int64_t mint, int64_t maxt, tsdb_chunk **chunks,
+int tsdb_head_mark_chunks(const head_mark *m, int64_t mint, int64_t maxt, tsdb_chunk **chunks,
                      size_t *cap, uint8_t **scratch, size_t *scratch_cap);
 
-/* Snapshots (head_select.c). new/free take iso for writing. */
-head_snapshot *head_snapshot_new(head *h, int64_t mint, int64_t maxt);
-void head_snapshot_free(head *h, head_snapshot *sn);
+/* Snapshots (tsdb_head_select.c). new/free take iso for writing. */
+head_snapshot *tsdb_head_snapshot_new(head *h, int64_t mint, int64_t maxt);
+void tsdb_head_snapshot_free(head *h, head_snapshot *sn);
 /* Commit `seq` is about to change s (stripe lock held, iso read-held):
  * saves s's current state into every snapshot that must not see the change. */
-int head_cow(head *h, head_series *s, uint64_t seq);
+int tsdb_head_cow(head *h, head_series *s, uint64_t seq);
 
 /* All live series (pointers valid while gc is read-held), sorted by labels. */
-int head_all_series_sorted(head *h, head_series ***out, size_t *n);
+int tsdb_head_all_series_sorted(head *h, head_series ***out, size_t *n);
 
 #endif

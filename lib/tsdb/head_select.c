@@ -29,7 +29,7 @@ static int hs_next(tsdb_series_set *ss)
         head_mark *m = &s->marks[s->i++];
         head_stripe *st = head_stripe_of(s->h, m->s->hash);
         pthread_mutex_lock(&st->mu);
-        int n = head_mark_chunks(m, s->mint, s->maxt, &s->chunks, &s->ccap, &s->scratch, &s->scap);
+        int n = tsdb_head_mark_chunks(m, s->mint, s->maxt, &s->chunks, &s->ccap, &s->scratch, &s->scap);
         pthread_mutex_unlock(&st->mu);
         if (n < 0)
             return n;
@@ -43,7 +43,7 @@ static int hs_next(tsdb_series_set *ss)
             s->lbl = l;
             s->lcap = m->s->nlabels;
         }
-        head_series_labels(m->s, s->lbl);
+        tsdb_head_series_labels(m->s, s->lbl);
         s->nl = m->s->nlabels;
         return 1;
     }
@@ -84,12 +84,12 @@ static const struct tsdb_series_set_ops hs_ops = {
 
 static int cmp_series(const void *x, const void *y)
 {
-    return head_series_cmp(*(head_series *const *)x, *(head_series *const *)y);
+    return tsdb_head_series_cmp(*(head_series *const *)x, *(head_series *const *)y);
 }
 
 /* ---- snapshots ------------------------------------------------------------------ */
 
-head_snapshot *head_snapshot_new(head *h, int64_t mint, int64_t maxt)
+head_snapshot *tsdb_head_snapshot_new(head *h, int64_t mint, int64_t maxt)
 {
     head_snapshot *sn = calloc(1, sizeof(*sn));
     if (!sn)
@@ -105,7 +105,7 @@ head_snapshot *head_snapshot_new(head *h, int64_t mint, int64_t maxt)
     return sn;
 }
 
-void head_snapshot_free(head *h, head_snapshot *sn)
+void tsdb_head_snapshot_free(head *h, head_snapshot *sn)
 {
     if (!sn)
         return;
@@ -161,7 +161,7 @@ static int snap_grow(head_snapshot *sn)
     return 0;
 }
 
-int head_cow(head *h, head_series *s, uint64_t seq)
+int tsdb_head_cow(head *h, head_series *s, uint64_t seq)
 {
     int rc = 0;
     for (head_snapshot *sn = h->snaps; sn; sn = sn->next) {
@@ -178,7 +178,7 @@ int head_cow(head *h, head_series *s, uint64_t seq)
                 while (sn->saved[j].s)
                     j = (j + 1) & (sn->cap - 1);
                 head_mark m;
-                if (head_mark_take(s, sn->mint, sn->maxt, &m) == 0) {
+                if (tsdb_head_mark_take(s, sn->mint, sn->maxt, &m) == 0) {
                     sn->saved[j] = m;
                     sn->n++;
                 } else {
@@ -199,7 +199,7 @@ static int snap_mark(head_snapshot *sn, const head_series *s, int64_t mint, int6
     memset(m, 0, sizeof(*m));
     *visible = true;
     if (!sn || s->cseq < sn->seq)
-        return head_mark_take(s, mint, maxt, m);
+        return tsdb_head_mark_take(s, mint, maxt, m);
     pthread_mutex_lock(&sn->mu);
     head_mark *saved = snap_find(sn, s->ref);
     if (saved) {
@@ -247,7 +247,7 @@ static int from_sorted_cache(head *h, const idvec *ids, size_t nresolved, head_s
         size_t n;
         free(h->sorted);
         h->sorted = NULL;
-        if (head_all_series_sorted(h, &all, &n) == 0) {
+        if (tsdb_head_all_series_sorted(h, &all, &n) == 0) {
             h->sorted = malloc((n ? n : 1) * sizeof(head_sorted));
             for (size_t i = 0; h->sorted && i < n; i++)
                 h->sorted[i] = (head_sorted){all[i]->ref, all[i]};
@@ -277,12 +277,12 @@ static int from_sorted_cache(head *h, const idvec *ids, size_t nresolved, head_s
     return ok;
 }
 
-int head_select(head *h, head_snapshot *sn, int64_t mint, int64_t maxt, const labels_matcher *const *ms,
+int tsdb_head_select(head *h, head_snapshot *sn, int64_t mint, int64_t maxt, const labels_matcher *const *ms,
                 size_t nm, tsdb_series_set **out)
 {
     idvec ids;
     pthread_rwlock_rdlock(&h->idx_lock);
-    int rc = postings_for_matchers(&h->post, ms, nm, &ids);
+    int rc = tsdb_postings_for_matchers(&h->post, ms, nm, &ids);
     pthread_rwlock_unlock(&h->idx_lock);
     if (rc < 0)
         return rc;
@@ -291,7 +291,7 @@ int head_select(head *h, head_snapshot *sn, int64_t mint, int64_t maxt, const la
     if (!s || !sv || (ids.n && !(s->marks = malloc(ids.n * sizeof(head_mark))))) {
         free(s);
         free(sv);
-        idvec_free(&ids);
+        tsdb_idvec_free(&ids);
         return -ENOMEM;
     }
     s->base.ops = &hs_ops;
@@ -300,14 +300,14 @@ int head_select(head *h, head_snapshot *sn, int64_t mint, int64_t maxt, const la
     s->maxt = maxt;
     size_t nsv = 0;
     for (size_t i = 0; i < ids.n; i++) {
-        head_series *hs = head_by_ref(h, ids.v[i]);
+        head_series *hs = tsdb_head_by_ref(h, ids.v[i]);
         if (hs)
             sv[nsv++] = hs;
     }
     /* sort pointers, not the (larger) marks */
     if (nsv > 1 && !(nsv >= 4096 && nsv * 32 >= atomic_load(&h->nseries) && from_sorted_cache(h, &ids, nsv, sv)))
         qsort(sv, nsv, sizeof(*sv), cmp_series);
-    idvec_free(&ids);
+    tsdb_idvec_free(&ids);
     size_t k = 0;
     for (size_t i = 0; i < nsv && rc == 0; i++) {
         head_series *hs = sv[i];

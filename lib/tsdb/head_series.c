@@ -35,7 +35,7 @@ static uint32_t ooo_find(const ooo_buf *o, int64_t t)
     return lo;
 }
 
-int head_series_check(head *h, const head_series *s, int64_t t, double v)
+int tsdb_head_series_check(head *h, const head_series *s, int64_t t, double v)
 {
     if (t < atomic_load_explicit(&h->min_valid, memory_order_relaxed))
         return TSDB_ERR_TOO_OLD;
@@ -103,9 +103,9 @@ static int ooo_insert(head *h, head_series *s, int64_t t, uint64_t vb)
     return 0;
 }
 
-int head_series_append(head *h, head_series *s, int64_t t, double v)
+int tsdb_head_series_append(head *h, head_series *s, int64_t t, double v)
 {
-    int rc = head_series_check(h, s, t, v);
+    int rc = tsdb_head_series_check(h, s, t, v);
     if (rc < 0)
         return rc;
     if (s->maxt != INT64_MIN && t == s->maxt)
@@ -134,7 +134,7 @@ int head_series_append(head *h, head_series *s, int64_t t, double v)
 
 /* ---- select marks ------------------------------------------------------------ */
 
-int head_mark_take(const head_series *s, int64_t mint, int64_t maxt, head_mark *m)
+int tsdb_head_mark_take(const head_series *s, int64_t mint, int64_t maxt, head_mark *m)
 {
     memset(m, 0, sizeof(*m));
     m->s = (head_series *)s;
@@ -187,7 +187,7 @@ static int push_chunk(tsdb_chunk **chunks, size_t *cap, size_t n, tsdb_chunk c)
     return 0;
 }
 
-int head_mark_chunks(const head_mark *m, int64_t mint, int64_t maxt, tsdb_chunk **chunks,
+int tsdb_head_mark_chunks(const head_mark *m, int64_t mint, int64_t maxt, tsdb_chunk **chunks,
                      size_t *cap, uint8_t **scratch, size_t *scratch_cap)
 {
     const head_series *s = m->s;

@@ -8,7 +8,7 @@
 
 #include "head.h"
 
-uint32_t intern_hash(const char *s, size_t len)
+uint32_t tsdb_intern_hash(const char *s, size_t len)
 {
     /* FNV-1a, then a final mix so low bits are usable as a table index. */
     uint64_t h = 1469598103934665603ULL;
@@ -43,11 +43,11 @@ static int grow(intern_tab *t)
     return 0;
 }
 
-istr *intern_get(intern_tab *t, const char *s, size_t len)
+istr *tsdb_intern_get(intern_tab *t, const char *s, size_t len)
 {
     if ((t->n + 1) * 4 > t->cap * 3 && grow(t) < 0)
         return NULL;
-    uint32_t h = intern_hash(s, len);
+    uint32_t h = tsdb_intern_hash(s, len);
     size_t j = h & (t->cap - 1);
     for (istr *e; (e = t->slots[j]); j = (j + 1) & (t->cap - 1)) {
         if (e->hash == h && e->len == len && memcmp(e->s, s, len) == 0) {
@@ -68,7 +68,7 @@ istr *intern_get(intern_tab *t, const char *s, size_t len)
     return e;
 }
 
-void intern_put(intern_tab *t, istr *s)
+void tsdb_intern_put(intern_tab *t, istr *s)
 {
     if (--s->refs > 0)
         return;
@@ -99,7 +99,7 @@ done:
     free(s);
 }
 
-void intern_free(intern_tab *t)
+void tsdb_intern_free(intern_tab *t)
 {
     for (size_t i = 0; i < t->cap; i++)
         free(t->slots[i]);

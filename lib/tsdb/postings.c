@@ -176,22 +176,22 @@ done:
     pn->n--;
 }
 
-const pname *postings_name(const postings *p, const char *name, size_t len)
+const pname *tsdb_postings_name(const postings *p, const char *name, size_t len)
 {
     size_t slot;
-    return name_find(p, name, len, intern_hash(name, len), &slot);
+    return name_find(p, name, len, tsdb_intern_hash(name, len), &slot);
 }
 
-const plist *postings_get(const pname *pn, const char *val, size_t len)
+const plist *tsdb_postings_get(const pname *pn, const char *val, size_t len)
 {
     size_t slot;
     if (!pn)
         return NULL;
-    const pval *e = val_find(pn, val, len, intern_hash(val, len), &slot);
+    const pval *e = val_find(pn, val, len, tsdb_intern_hash(val, len), &slot);
     return e ? &e->pl : NULL;
 }
 
-int postings_add(postings *p, istr *name, istr *val, uint64_t id)
+int tsdb_postings_add(postings *p, istr *name, istr *val, uint64_t id)
 {
     size_t slot;
     if ((p->n + 1) * 2 > p->cap && names_grow(p) < 0)
@@ -201,7 +201,7 @@ int postings_add(postings *p, istr *name, istr *val, uint64_t id)
         pn = calloc(1, sizeof(*pn));
         if (!pn)
             return -ENOMEM;
-        pn->name = name; /* the first series' reference keeps it; see postings_free */
+        pn->name = name; /* the first series' reference keeps it; see tsdb_postings_free */
         name->refs++;
         p->names[slot] = pn;
         p->n++;
@@ -220,7 +220,7 @@ int postings_add(postings *p, istr *name, istr *val, uint64_t id)
     return rc;
 }
 
-void postings_del_batch(postings *p, istr *name, istr *val, const uint64_t *dead, size_t ndead)
+void tsdb_postings_del_batch(postings *p, istr *name, istr *val, const uint64_t *dead, size_t ndead)
 {
     size_t slot;
     pname *pn = name_find(p, name->s, name->len, name->hash, &slot);
@@ -236,17 +236,17 @@ void postings_del_batch(postings *p, istr *name, istr *val, const uint64_t *dead
     }
 }
 
-int postings_add_all(postings *p, uint64_t id)
+int tsdb_postings_add_all(postings *p, uint64_t id)
 {
     return plist_add(&p->all, id);
 }
 
-void postings_del_all_batch(postings *p, const uint64_t *dead, size_t ndead)
+void tsdb_postings_del_all_batch(postings *p, const uint64_t *dead, size_t ndead)
 {
     plist_del_batch(&p->all, dead, ndead);
 }
 
-void postings_free(postings *p)
+void tsdb_postings_free(postings *p)
 {
     for (size_t i = 0; i < p->cap; i++) {
         pname *pn = p->names[i];
@@ -256,7 +256,7 @@ void postings_free(postings *p)
             if (pn->vals[j].val)
                 plist_free(&pn->vals[j].pl);
         free(pn->vals);
-        /* the name's extra ref is dropped by head_destroy freeing the table */
+        /* the name's extra ref is dropped by tsdb_head_destroy freeing the table */
         free(pn);
     }
     free(p->names);
@@ -266,7 +266,7 @@ void postings_free(postings *p)
 
 /* ---- id vectors and matcher evaluation -------------------------------------- */
 
-int idvec_push(idvec *a, uint64_t id)
+int tsdb_idvec_push(idvec *a, uint64_t id)
 {
     if (a->n == a->cap) {
         size_t nc = a->cap ? a->cap * 2 : 16;
@@ -280,7 +280,7 @@ int idvec_push(idvec *a, uint64_t id)
     return 0;
 }
 
-void idvec_free(idvec *a)
+void tsdb_idvec_free(idvec *a)
 {
     free(a->v);
     memset(a, 0, sizeof(*a));
@@ -290,7 +290,7 @@ static int idvec_append_list(idvec *a, const plist *l)
 {
     const uint64_t *ids = plist_ids(l);
     for (uint32_t i = 0; i < l->n; i++)
-        if (idvec_push(a, ids[i]) < 0)
+        if (tsdb_idvec_push(a, ids[i]) < 0)
             return -ENOMEM;
     return 0;
 }
@@ -390,13 +390,13 @@ static int collect(const pname *pn, const labels_matcher *m, bool want, idvec *o
     labels_match_type ty = labels_matcher_type(m);
     if (want && (nv = labels_matcher_set_values(m, &vals, &lens)) >= 0) {
         for (int i = 0; i < nv && rc == 0; i++) {
-            const plist *l = postings_get(pn, vals[i], lens[i]);
+            const plist *l = tsdb_postings_get(pn, vals[i], lens[i]);
             if (l && (rc = idvec_append_list(out, l)) == 0)
                 rc = runs_mark(&r, out->n);
         }
     } else if (!want && ty == LABELS_MATCH_NEQ) {
         const char *v = labels_matcher_value(m);
-        const plist *l = postings_get(pn, v, strlen(v));
+        const plist *l = tsdb_postings_get(pn, v, strlen(v));
         if (l && (rc = idvec_append_list(out, l)) == 0)
             rc = runs_mark(&r, out->n);
     } else {
@@ -451,7 +451,7 @@ static void subtract(idvec *a, const idvec *b)
     a->n = k;
 }
 
-int postings_for_matchers(const postings *p, const labels_matcher *const *ms, size_t nm, idvec *out)
+int tsdb_postings_for_matchers(const postings *p, const labels_matcher *const *ms, size_t nm, idvec *out)
 {
     idvec pos = {0}, neg = {0}, tmp = {0};
     bool have_pos = false;
@@ -460,13 +460,13 @@ int postings_for_matchers(const postings *p, const labels_matcher *const *ms, si
     for (size_t i = 0; i < nm && rc == 0; i++) {
         const labels_matcher *m = ms[i];
         const char *name = labels_matcher_name(m);
-        const pname *pn = postings_name(p, name, strlen(name));
+        const pname *pn = tsdb_postings_name(p, name, strlen(name));
         tmp.n = 0;
         if (labels_matcher_matches_empty(m)) {
             /* series without the label match too: subtract those whose value does not */
             rc = collect(pn, m, false, &tmp);
             for (size_t j = 0; rc == 0 && j < tmp.n; j++)
-                rc = idvec_push(&neg, tmp.v[j]);
+                rc = tsdb_idvec_push(&neg, tmp.v[j]);
         } else {
             rc = collect(pn, m, true, &tmp);
             if (rc == 0 && !have_pos) {
@@ -487,10 +487,10 @@ int postings_for_matchers(const postings *p, const labels_matcher *const *ms, si
         idvec_sort_unique(&neg);
         subtract(&pos, &neg);
     }
-    idvec_free(&neg);
-    idvec_free(&tmp);
+    tsdb_idvec_free(&neg);
+    tsdb_idvec_free(&tmp);
     if (rc < 0) {
-        idvec_free(&pos);
+        tsdb_idvec_free(&pos);
         return rc;
     }
     *out = pos;

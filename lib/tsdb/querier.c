@@ -147,7 +147,7 @@ int tsdb_querier_new(tsdb_db *db, int64_t mint, int64_t maxt, tsdb_querier **out
     q->db = db;
     q->mint = mint;
     q->maxt = maxt;
-    int rc = db_blocks_ref(db, &q->dbb, &q->ndbb);
+    int rc = tsdb_db_blocks_ref(db, &q->dbb, &q->ndbb);
     if (rc < 0) {
         free(q);
         return rc;
@@ -160,9 +160,9 @@ int tsdb_querier_new(tsdb_db *db, int64_t mint, int64_t maxt, tsdb_querier **out
     for (size_t i = 0; i < q->ndbb; i++)
         if (block_overlaps(q->dbb[i]->b, mint, maxt))
             q->blocks[q->nblocks++] = q->dbb[i]->b;
-    gclock_rdlock(&db->head.gc);
+    tsdb_gclock_rdlock(&db->head.gc);
     q->head = true;
-    if (!(q->snap = head_snapshot_new(&db->head, mint, maxt))) {
+    if (!(q->snap = tsdb_head_snapshot_new(&db->head, mint, maxt))) {
         tsdb_querier_free(q);
         return -ENOMEM;
     }
@@ -202,11 +202,11 @@ void tsdb_querier_free(tsdb_querier *q)
     if (!q)
         return;
     if (q->head) {
-        head_snapshot_free(&q->db->head, q->snap);
-        gclock_rdunlock(&q->db->head.gc);
+        tsdb_head_snapshot_free(&q->db->head, q->snap);
+        tsdb_gclock_rdunlock(&q->db->head.gc);
     }
     for (size_t i = 0; i < q->ndbb; i++)
-        db_block_unref(q->dbb[i]);
+        tsdb_db_block_unref(q->dbb[i]);
     free(q->dbb);
     free(q->blocks);
     free(q);
@@ -239,7 +239,7 @@ int tsdb_select(tsdb_querier *q, const labels_matcher *const *ms, size_t nm, tsd
     }
     if (rc == 0 && q->head && head_overlaps(q)) {
         tsdb_series_set *s = NULL;
-        rc = head_select(&q->db->head, q->snap, q->mint, q->maxt, ms, nm, &s);
+        rc = tsdb_head_select(&q->db->head, q->snap, q->mint, q->maxt, ms, nm, &s);
         if (rc < 0)
             snprintf(err, errlen, "head select: %s", tsdb_strerror(rc));
         else
@@ -359,7 +359,7 @@ static int head_labels(tsdb_querier *q, const char *name, const labels_matcher *
         return rc;
     }
     idvec ids;
-    rc = postings_for_matchers(&h->post, ms, nm, &ids);
+    rc = tsdb_postings_for_matchers(&h->post, ms, nm, &ids);
     pthread_rwlock_unlock(&h->idx_lock);
     if (rc < 0)
         return rc;
@@ -367,7 +367,7 @@ static int head_labels(tsdb_querier *q, const char *name, const labels_matcher *
     const istr **v = NULL;
     size_t nv = 0, cap = 0;
     for (size_t i = 0; i < ids.n && rc == 0; i++) {
-        const head_series *s = head_by_ref(h, ids.v[i]);
+        const head_series *s = tsdb_head_by_ref(h, ids.v[i]);
         if (!s)
             continue;
         for (size_t l = 0; l < s->nlabels; l++) {
@@ -387,7 +387,7 @@ static int head_labels(tsdb_querier *q, const char *name, const labels_matcher *
             v[nv++] = pick;
         }
     }
-    idvec_free(&ids);
+    tsdb_idvec_free(&ids);
     if (nv > 1)
         qsort(v, nv, sizeof(*v), cmp_ptr);
     for (size_t i = 0; i < nv && rc == 0; i++)

@@ -15,7 +15,7 @@
 
 /* ---- parsing ------------------------------------------------------------------ */
 
-int wal_parse_segment(const uint8_t *buf, size_t len, wal_rec_cb cb, void *ctx, size_t *good_end,
+int tsdb_wal_parse_segment(const uint8_t *buf, size_t len, wal_rec_cb cb, void *ctx, size_t *good_end,
                       char *why, size_t whylen)
 {
     tsdb_buf rec = {0};
@@ -123,7 +123,7 @@ static bool all_digits(const char *s, size_t n)
     return n > 0;
 }
 
-int wal_list_segments(const char *dir, uint32_t **out, size_t *n)
+int tsdb_wal_list_segments(const char *dir, uint32_t **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -154,7 +154,7 @@ int wal_list_segments(const char *dir, uint32_t **out, size_t *n)
     return 0;
 }
 
-int wal_last_checkpoint(const char *dir, uint32_t *n, char *path, size_t pathlen)
+int tsdb_wal_last_checkpoint(const char *dir, uint32_t *n, char *path, size_t pathlen)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -203,7 +203,7 @@ static int open_segment(wal *w, uint32_t seg)
     return 0;
 }
 
-int wal_open(wal *w, const char *dir, uint32_t seg, size_t seg_size, tsdb_fsync_policy policy,
+int tsdb_wal_open(wal *w, const char *dir, uint32_t seg, size_t seg_size, tsdb_fsync_policy policy,
              int64_t interval_ms, char *err, size_t errlen)
 {
     memset(w, 0, sizeof(*w));
@@ -276,7 +276,7 @@ static int flush_page(wal *w, bool full)
     return 0;
 }
 
-size_t wal_max_record(const wal *w)
+size_t tsdb_wal_max_record(const wal *w)
 {
     return w->pages_per_seg * (WAL_PAGE - WAL_HDR);
 }
@@ -299,7 +299,7 @@ static int log_one(wal *w, const uint8_t *rec, size_t len)
 {
     size_t left = (WAL_PAGE - w->alloc - WAL_HDR) + (w->pages_per_seg - w->done_pages - 1) * (WAL_PAGE - WAL_HDR);
     if (len > left) {
-        if (len > wal_max_record(w))
+        if (len > tsdb_wal_max_record(w))
             return -E2BIG;
         int rc = next_segment_locked(w);
         if (rc < 0)
@@ -377,7 +377,7 @@ static int rollback(wal *w, uint64_t off)
     return 0;
 }
 
-int wal_log(wal *w, wal_pre_cb pre, void (*undo)(void *ctx), void *pre_ctx, const tsdb_buf *recs, size_t n)
+int tsdb_wal_log(wal *w, wal_pre_cb pre, void (*undo)(void *ctx), void *pre_ctx, const tsdb_buf *recs, size_t n)
 {
     pthread_mutex_lock(&w->mu);
     int rc = w->err;
@@ -430,7 +430,7 @@ int wal_log(wal *w, wal_pre_cb pre, void (*undo)(void *ctx), void *pre_ctx, cons
     return rc;
 }
 
-int wal_next_segment(wal *w, uint32_t *seg)
+int tsdb_wal_next_segment(wal *w, uint32_t *seg)
 {
     pthread_mutex_lock(&w->mu);
     int rc = w->err;
@@ -442,7 +442,7 @@ int wal_next_segment(wal *w, uint32_t *seg)
     return rc;
 }
 
-int wal_sync(wal *w)
+int tsdb_wal_sync(wal *w)
 {
     pthread_mutex_lock(&w->mu);
     int rc = w->err;
@@ -453,7 +453,7 @@ int wal_sync(wal *w)
     return rc;
 }
 
-void wal_close(wal *w)
+void tsdb_wal_close(wal *w)
 {
     if (!w->dir)
         return;

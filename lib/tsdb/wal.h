@@ -6,7 +6,7 @@
  * are directories checkpoint.%08d holding segments of the same format.
  * Not installed.
  *
- * Threads: wal_log/wal_next_segment/wal_sync serialise on w->mu; with
+ * Threads: tsdb_wal_log/tsdb_wal_next_segment/tsdb_wal_sync serialise on w->mu; with
  * TSDB_FSYNC_COMMIT the fdatasync runs outside it (group commit: a commit
  * whose bytes another thread's sync already covered returns at once). The
  * parse and record codec functions are pure (any thread).
@@ -30,16 +30,16 @@ enum { WAL_REC_SERIES = 1, WAL_REC_SAMPLES = 2, WAL_REC_TOMBSTONES = 3 };
 
 /* ---- record codec (pure) ---------------------------------------------------- */
 /* Appends one series entry; starts the record (type byte) when b is empty. */
-void wal_enc_series(tsdb_buf *b, uint64_t ref, const labels_label *ls, size_t n);
+void tsdb_wal_enc_series(tsdb_buf *b, uint64_t ref, const labels_label *ls, size_t n);
 /* Appends one sample; ref0/t0 are the record's base, written with the first. */
-void wal_enc_sample(tsdb_buf *b, uint64_t ref, int64_t t, double v);
+void tsdb_wal_enc_sample(tsdb_buf *b, uint64_t ref, int64_t t, double v);
 
 typedef int (*wal_series_cb)(void *ctx, uint64_t ref, const labels_label *ls, size_t n);
 typedef int (*wal_sample_cb)(void *ctx, uint64_t ref, int64_t t, double v);
 /* Decode a record (whose first byte is its type). Label views point into rec.
  * Return 0, TSDB_ERR_CORRUPT, or the first non-zero callback result. */
-int wal_dec_series(const uint8_t *rec, size_t len, wal_series_cb cb, void *ctx);
-int wal_dec_samples(const uint8_t *rec, size_t len, wal_sample_cb cb, void *ctx);
+int tsdb_wal_dec_series(const uint8_t *rec, size_t len, wal_series_cb cb, void *ctx);
+int tsdb_wal_dec_samples(const uint8_t *rec, size_t len, wal_sample_cb cb, void *ctx);
 
 /* ---- segment parsing (pure) ------------------------------------------------------ */
 typedef int (*wal_rec_cb)(void *ctx, const uint8_t *rec, size_t len);
@@ -48,14 +48,14 @@ typedef int (*wal_rec_cb)(void *ctx, const uint8_t *rec, size_t len);
  * not (torn tail, bad CRC, bad framing) with *good_end = the offset just past
  * the last complete record (truncate there), a non-zero callback result, or
  * -ENOMEM. `why` gets a message. */
-int wal_parse_segment(const uint8_t *buf, size_t len, wal_rec_cb cb, void *ctx, size_t *good_end,
+int tsdb_wal_parse_segment(const uint8_t *buf, size_t len, wal_rec_cb cb, void *ctx, size_t *good_end,
                       char *why, size_t whylen);
 
 /* ---- directory helpers --------------------------------------------------------------- */
 /* Sorted segment numbers in dir (names of 8 digits). *out is heap (free). */
-int wal_list_segments(const char *dir, uint32_t **out, size_t *n);
+int tsdb_wal_list_segments(const char *dir, uint32_t **out, size_t *n);
 /* Newest checkpoint.N in dir: returns 1 and fills *n / path, 0 if none. */
-int wal_last_checkpoint(const char *dir, uint32_t *n, char *path, size_t pathlen);
+int tsdb_wal_last_checkpoint(const char *dir, uint32_t *n, char *path, size_t pathlen);
 
 /* ---- writer ---------------------------------------------------------------------- */
 typedef struct wal {
@@ -75,9 +75,9 @@ typedef struct wal {
 } wal;
 
 /* Opens dir (created if missing) and starts a NEW segment number `seg`. */
-int wal_open(wal *w, const char *dir, uint32_t seg, size_t seg_size, tsdb_fsync_policy policy,
+int tsdb_wal_open(wal *w, const char *dir, uint32_t seg, size_t seg_size, tsdb_fsync_policy policy,
              int64_t interval_ms, char *err, size_t errlen);
-/* Appends records atomically w.r.t. other wal_log calls, writes them to the
+/* Appends records atomically w.r.t. other tsdb_wal_log calls, writes them to the
  * OS and fsyncs per policy. Returns 0, TSDB_ERR_IO, -E2BIG (a record larger
  * than a segment). */
 typedef int (*wal_pre_cb)(void *ctx, tsdb_buf **recs, size_t *n);
@@ -89,20 +89,20 @@ typedef int (*wal_pre_cb)(void *ctx, tsdb_buf **recs, size_t *n);
  * the error is then TSDB_ERR_IO (or -E2BIG) and the WAL stays usable. Only
  * when the cut itself fails (or a segment was started meanwhile, or a
  * group-commit fsync failed) is the error sticky. */
-int wal_log(wal *w, wal_pre_cb pre, void (*undo)(void *ctx), void *pre_ctx, const tsdb_buf *recs, size_t n);
+int tsdb_wal_log(wal *w, wal_pre_cb pre, void (*undo)(void *ctx), void *pre_ctx, const tsdb_buf *recs, size_t n);
 /* Closes the current segment (padded) and starts the next; returns its
  * number in *seg. */
-int wal_next_segment(wal *w, uint32_t *seg);
-int wal_sync(wal *w);
-void wal_close(wal *w);
+int tsdb_wal_next_segment(wal *w, uint32_t *seg);
+int tsdb_wal_sync(wal *w);
+void tsdb_wal_close(wal *w);
 /* Largest record a segment takes. */
-size_t wal_max_record(const wal *w);
+size_t tsdb_wal_max_record(const wal *w);
 
 /* ---- checkpoint (checkpoint.c) ------------------------------------------------------ */
 /* Writes checkpoint.<upto> from the previous checkpoint and segments <= upto,
  * keeping series records for which keep(ctx, ref) and samples with t >= mint
  * of kept series; then deletes those segments and older checkpoints. */
-int wal_checkpoint(const char *dir, uint32_t upto, bool (*keep)(void *ctx, uint64_t ref), void *ctx,
+int tsdb_wal_checkpoint(const char *dir, uint32_t upto, bool (*keep)(void *ctx, uint64_t ref), void *ctx,
                    int64_t mint, char *err, size_t errlen);
 
 #endif

@@ -6,7 +6,7 @@
 
 #include "wal.h"
 
-void wal_enc_series(tsdb_buf *b, uint64_t ref, const labels_label *ls, size_t n)
+void tsdb_wal_enc_series(tsdb_buf *b, uint64_t ref, const labels_label *ls, size_t n)
 {
     if (b->n == 0)
         tsdb_buf_u8(b, WAL_REC_SERIES);
@@ -20,7 +20,7 @@ void wal_enc_series(tsdb_buf *b, uint64_t ref, const labels_label *ls, size_t n)
     }
 }
 
-void wal_enc_sample(tsdb_buf *b, uint64_t ref, int64_t t, double v)
+void tsdb_wal_enc_sample(tsdb_buf *b, uint64_t ref, int64_t t, double v)
 {
     if (b->n == 0) {
         tsdb_buf_u8(b, WAL_REC_SAMPLES);
@@ -40,7 +40,7 @@ void wal_enc_sample(tsdb_buf *b, uint64_t ref, int64_t t, double v)
     tsdb_buf_put(b, tmp, k);
 }
 
-int wal_dec_series(const uint8_t *rec, size_t len, wal_series_cb cb, void *ctx)
+int tsdb_wal_dec_series(const uint8_t *rec, size_t len, wal_series_cb cb, void *ctx)
 {
     tsdb_dec d;
     tsdb_dec_init(&d, rec, len);
@@ -84,7 +84,7 @@ int wal_dec_series(const uint8_t *rec, size_t len, wal_series_cb cb, void *ctx)
     return rc;
 }
 
-int wal_dec_samples(const uint8_t *rec, size_t len, wal_sample_cb cb, void *ctx)
+int tsdb_wal_dec_samples(const uint8_t *rec, size_t len, wal_sample_cb cb, void *ctx)
 {
     tsdb_dec d;
     tsdb_dec_init(&d, rec, len);

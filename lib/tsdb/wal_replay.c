@@ -81,9 +81,9 @@ static int on_series(void *ctx, uint64_t ref, const labels_label *ls, size_t n)
     bool created;
     if (ref == 0)
         return 0;
-    int rc = head_get_or_create(c->h, ls, n, ref, &s, &created);
+    int rc = tsdb_head_get_or_create(c->h, ls, n, ref, &s, &created);
     if (rc == -EEXIST) /* ref taken by other labels: give this series a new id */
-        rc = head_get_or_create(c->h, ls, n, 0, &s, &created);
+        rc = tsdb_head_get_or_create(c->h, ls, n, 0, &s, &created);
     if (rc == TSDB_ERR_LIMIT || rc == -EINVAL) {
         c->refused++;
         return al_put(c, ref, NULL);
@@ -101,7 +101,7 @@ static int on_sample(void *ctx, uint64_t ref, int64_t t, double v)
 {
     rctx *c = ctx;
     alias *a = al_find(c, ref);
-    head_series *s = a ? a->s : head_by_ref(c->h, ref);
+    head_series *s = a ? a->s : tsdb_head_by_ref(c->h, ref);
     if (!s) {
         if (!a)
             c->unknown++;
@@ -109,7 +109,7 @@ static int on_sample(void *ctx, uint64_t ref, int64_t t, double v)
     }
     head_stripe *st = head_stripe_of(c->h, s->hash);
     pthread_mutex_lock(&st->mu);
-    int rc = head_series_append(c->h, s, t, v);
+    int rc = tsdb_head_series_append(c->h, s, t, v);
     pthread_mutex_unlock(&st->mu);
     if (rc == -ENOMEM)
         return rc;
@@ -133,10 +133,10 @@ static int on_record(void *ctx, const uint8_t *rec, size_t len)
         return 0;
     switch (rec[0]) {
     case WAL_REC_SERIES:
-        rc = wal_dec_series(rec, len, on_series, c);
+        rc = tsdb_wal_dec_series(rec, len, on_series, c);
         break;
     case WAL_REC_SAMPLES:
-        rc = wal_dec_samples(rec, len, on_sample, c);
+        rc = tsdb_wal_dec_samples(rec, len, on_sample, c);
         break;
     default:
         return 0; /* record types we do not write (tombstones, exemplars, ...) */
@@ -155,25 +155,25 @@ static int replay_file(rctx *c, const char *path, bool repair)
     tsdb_mmap m;
     int rc = tsdb_mmap_open(&m, path);
     if (rc < 0) {
-        db_logf(c->db, TSDB_LOG_WARN, "WAL: cannot read %s: %s", path, strerror(-rc));
+        tsdb_db_logf(c->db, TSDB_LOG_WARN, "WAL: cannot read %s: %s", path, strerror(-rc));
         return 1;
     }
     size_t good = 0;
     char why[160] = "";
-    rc = wal_parse_segment(m.p, m.len, on_record, c, &good, why, sizeof(why));
+    rc = tsdb_wal_parse_segment(m.p, m.len, on_record, c, &good, why, sizeof(why));
     size_t len = m.len;
     tsdb_mmap_close(&m);
     if (rc == TSDB_ERR_CORRUPT) {
-        db_logf(c->db, TSDB_LOG_WARN, "WAL: %s: %s; %s at byte %zu of %zu", path, why,
+        tsdb_db_logf(c->db, TSDB_LOG_WARN, "WAL: %s: %s; %s at byte %zu of %zu", path, why,
                 repair ? "truncating" : "ignoring the rest", good, len);
         if (repair && truncate(path, (off_t)good) < 0)
-            db_logf(c->db, TSDB_LOG_ERROR, "WAL: truncate %s: %s", path, strerror(errno));
+            tsdb_db_logf(c->db, TSDB_LOG_ERROR, "WAL: truncate %s: %s", path, strerror(errno));
         return 1;
     }
     return rc;
 }
 
-int db_replay_wal(tsdb_db *db, int64_t *last_seg, char *err, size_t errlen)
+int tsdb_db_replay_wal(tsdb_db *db, int64_t *last_seg, char *err, size_t errlen)
 {
     rctx c = {.db = db, .h = &db->head, .mint = INT64_MAX, .maxt = INT64_MIN};
     char path[4200], cp[4096];
@@ -181,11 +181,11 @@ int db_replay_wal(tsdb_db *db, int64_t *last_seg, char *err, size_t errlen)
     size_t nseg = 0;
     int rc = 0;
     *last_seg = -1;
-    if (wal_last_checkpoint(db->wal_dir, &cpn, cp, sizeof(cp))) {
+    if (tsdb_wal_last_checkpoint(db->wal_dir, &cpn, cp, sizeof(cp))) {
         *last_seg = cpn;
         uint32_t *cs = NULL;
         size_t ncs = 0;
-        if ((rc = wal_list_segments(cp, &cs, &ncs)) < 0)
+        if ((rc = tsdb_wal_list_segments(cp, &cs, &ncs)) < 0)
             goto out;
         for (size_t i = 0; i < ncs && rc == 0; i++) {
             snprintf(path, sizeof(path), "%s/%08u", cp, cs[i]);
@@ -196,7 +196,7 @@ int db_replay_wal(tsdb_db *db, int64_t *last_seg, char *err, size_t errlen)
             goto out;
         rc = 0;
     }
-    if ((rc = wal_list_segments(db->wal_dir, &segs, &nseg)) < 0)
+    if ((rc = tsdb_wal_list_segments(db->wal_dir, &segs, &nseg)) < 0)
         goto out;
     bool broken = false;
     for (size_t i = 0; i < nseg; i++) {
@@ -206,7 +206,7 @@ int db_replay_wal(tsdb_db *db, int64_t *last_seg, char *err, size_t errlen)
             continue;
         }
         if (broken) {
-            db_logf(db, TSDB_LOG_WARN, "WAL: removing %s after a corrupt segment", path);
+            tsdb_db_logf(db, TSDB_LOG_WARN, "WAL: removing %s after a corrupt segment", path);
             unlink(path);
             continue;
         }
@@ -219,15 +219,15 @@ int db_replay_wal(tsdb_db *db, int64_t *last_seg, char *err, size_t errlen)
         *last_seg = segs[i];
     }
     if (c.samples)
-        head_note_range(&db->head, c.mint, c.maxt);
+        tsdb_head_note_range(&db->head, c.mint, c.maxt);
     atomic_fetch_add(&db->head.samples, c.samples);
     if (c.unknown || c.rejected || c.refused || c.badrec)
-        db_logf(db, TSDB_LOG_WARN,
+        tsdb_db_logf(db, TSDB_LOG_WARN,
                 "WAL replay: %llu samples of unknown series, %llu rejected samples, "
                 "%llu series refused by limits, %llu undecodable records",
                 (unsigned long long)c.unknown, (unsigned long long)c.rejected,
                 (unsigned long long)c.refused, (unsigned long long)c.badrec);
-    db_logf(db, TSDB_LOG_INFO, "WAL replay: %llu samples, %zu series",
+    tsdb_db_logf(db, TSDB_LOG_INFO, "WAL replay: %llu samples, %zu series",
             (unsigned long long)c.samples, atomic_load(&db->head.nseries));
 out:
     if (rc < 0)

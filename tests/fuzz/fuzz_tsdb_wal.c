@@ -38,9 +38,9 @@ static int on_sample(void *ctx, uint64_t ref, int64_t t, double v)
 static int on_rec(void *ctx, const uint8_t *rec, size_t len)
 {
     if (len && rec[0] == WAL_REC_SERIES)
-        wal_dec_series(rec, len, on_series, ctx);
+        tsdb_wal_dec_series(rec, len, on_series, ctx);
     else if (len && rec[0] == WAL_REC_SAMPLES)
-        wal_dec_samples(rec, len, on_sample, ctx);
+        tsdb_wal_dec_samples(rec, len, on_sample, ctx);
     return 0;
 }
 
@@ -93,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char why[128];
     switch (data[0] % 3) {
     case 0:
-        wal_parse_segment(p, n, on_rec, &acc, &good, why, sizeof(why));
+        tsdb_wal_parse_segment(p, n, on_rec, &acc, &good, why, sizeof(why));
         if (good > n)
             abort();
         break;
@@ -101,8 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         replay(p, n);
         break;
     case 2:
-        wal_dec_series(p, n, on_series, &acc);
-        wal_dec_samples(p, n, on_sample, &acc);
+        tsdb_wal_dec_series(p, n, on_series, &acc);
+        tsdb_wal_dec_samples(p, n, on_sample, &acc);
         break;
     }
     return 0;

@@ -63,27 +63,27 @@ static void test_framing(void **state)
     snprintf(wdir, sizeof(wdir), "%s/wal", dir);
     wal w;
     /* 4-page segments so records have to move to the next segment */
-    assert_int_equal(wal_open(&w, wdir, 0, 4 * WAL_PAGE, TSDB_FSYNC_NEVER, 0, err, sizeof(err)), 0);
+    assert_int_equal(tsdb_wal_open(&w, wdir, 0, 4 * WAL_PAGE, TSDB_FSYNC_NEVER, 0, err, sizeof(err)), 0);
     size_t sizes[] = {1, 100, WAL_PAGE - WAL_HDR, WAL_PAGE, 3 * WAL_PAGE + 5, 7, 50000, 0 + 2};
     size_t nrec = sizeof(sizes) / sizeof(sizes[0]);
     for (size_t i = 0; i < nrec; i++) {
         tsdb_buf b = {0};
         for (size_t k = 0; k < sizes[i]; k++)
             tsdb_buf_u8(&b, (uint8_t)i);
-        assert_int_equal(wal_log(&w, NULL, NULL, NULL, &b, 1), 0);
+        assert_int_equal(tsdb_wal_log(&w, NULL, NULL, NULL, &b, 1), 0);
         tsdb_buf_free(&b);
     }
     /* a record larger than a segment is refused, and the WAL stays usable */
     tsdb_buf big = {0};
     for (size_t k = 0; k < 5 * WAL_PAGE; k++)
         tsdb_buf_u8(&big, 1);
-    assert_int_equal(wal_log(&w, NULL, NULL, NULL, &big, 1), -E2BIG);
+    assert_int_equal(tsdb_wal_log(&w, NULL, NULL, NULL, &big, 1), -E2BIG);
     tsdb_buf_free(&big);
-    wal_close(&w);
+    tsdb_wal_close(&w);
 
     uint32_t *segs;
     size_t nseg;
-    assert_int_equal(wal_list_segments(wdir, &segs, &nseg), 0);
+    assert_int_equal(tsdb_wal_list_segments(wdir, &segs, &nseg), 0);
     assert_true(nseg >= 3);
     collect c = {0};
     for (size_t s = 0; s < nseg; s++) {
@@ -96,7 +96,7 @@ static void test_framing(void **state)
         if (s + 1 < nseg)
             assert_int_equal(len % WAL_PAGE, 0);
         char why[128];
-        assert_int_equal(wal_parse_segment(p, len, on_rec, &c, &good, why, sizeof(why)), 0);
+        assert_int_equal(tsdb_wal_parse_segment(p, len, on_rec, &c, &good, why, sizeof(why)), 0);
         assert_int_equal(good, len);
         free(p);
     }
@@ -131,29 +131,29 @@ static void test_corruption_offsets(void **state)
     collect c = {0};
     size_t good;
     char why[128];
-    assert_int_equal(wal_parse_segment(seg, off, on_rec, &c, &good, why, sizeof(why)), 0);
+    assert_int_equal(tsdb_wal_parse_segment(seg, off, on_rec, &c, &good, why, sizeof(why)), 0);
     assert_int_equal(c.n, 3);
     seg[ends[0] + 9] ^= 0x40; /* payload byte of record 2 */
     memset(&c, 0, sizeof(c));
-    assert_int_equal(wal_parse_segment(seg, off, on_rec, &c, &good, why, sizeof(why)), TSDB_ERR_CORRUPT);
+    assert_int_equal(tsdb_wal_parse_segment(seg, off, on_rec, &c, &good, why, sizeof(why)), TSDB_ERR_CORRUPT);
     assert_int_equal(c.n, 1);
     assert_int_equal(good, ends[0]);
     assert_non_null(strstr(why, "checksum"));
     seg[ends[0] + 9] ^= 0x40;
     /* torn: the last record cut short */
     memset(&c, 0, sizeof(c));
-    assert_int_equal(wal_parse_segment(seg, off - 4, on_rec, &c, &good, why, sizeof(why)), TSDB_ERR_CORRUPT);
+    assert_int_equal(tsdb_wal_parse_segment(seg, off - 4, on_rec, &c, &good, why, sizeof(why)), TSDB_ERR_CORRUPT);
     assert_int_equal(c.n, 2);
     assert_int_equal(good, ends[1]);
     /* a "last" fragment without a "first" */
     seg[ends[1]] = WAL_FRAG_LAST;
     memset(&c, 0, sizeof(c));
-    assert_int_equal(wal_parse_segment(seg, off, on_rec, &c, &good, why, sizeof(why)), TSDB_ERR_CORRUPT);
+    assert_int_equal(tsdb_wal_parse_segment(seg, off, on_rec, &c, &good, why, sizeof(why)), TSDB_ERR_CORRUPT);
     assert_int_equal(good, ends[1]);
     /* zeros after the records are padding, not corruption */
     seg[ends[1]] = WAL_FRAG_FULL;
     memset(&c, 0, sizeof(c));
-    assert_int_equal(wal_parse_segment(seg, sizeof(seg), on_rec, &c, &good, why, sizeof(why)), 0);
+    assert_int_equal(tsdb_wal_parse_segment(seg, sizeof(seg), on_rec, &c, &good, why, sizeof(why)), 0);
     assert_int_equal(c.n, 3);
 }
 
@@ -188,16 +188,16 @@ static void test_record_codec(void **state)
 {
     tsdb_buf b = {0};
     labels_label ls[2] = {labels_make("__name__", "x"), labels_make("k", "a")};
-    wal_enc_series(&b, 7, ls, 2);
+    tsdb_wal_enc_series(&b, 7, ls, 2);
     ls[1] = labels_make("k", "b");
-    wal_enc_series(&b, 8, ls, 2);
+    tsdb_wal_enc_series(&b, 8, ls, 2);
     int k = 0;
-    assert_int_equal(wal_dec_series(b.p, b.n, on_series, &k), 0);
+    assert_int_equal(tsdb_wal_dec_series(b.p, b.n, on_series, &k), 0);
     assert_int_equal(k, 2);
     /* Prometheus' samples layout: type 2 | ref0 BE64 | t0 BE64 | (varint dref, varint dt, BE64 value)* */
     tsdb_buf s = {0};
-    wal_enc_sample(&s, 100, 5000, 1.5);
-    wal_enc_sample(&s, 99, 4000, tsdb_stale_nan());
+    tsdb_wal_enc_sample(&s, 100, 5000, 1.5);
+    tsdb_wal_enc_sample(&s, 99, 4000, tsdb_stale_nan());
     assert_int_equal(s.n, 17 + (1 + 1 + 8) + (1 + 2 + 8));
     assert_int_equal(s.p[0], 2);
     assert_int_equal(s.p[8], 100);     /* ref0 low byte */
@@ -206,13 +206,13 @@ static void test_record_codec(void **state)
     assert_int_equal(s.p[28], 0xcf);   /* zigzag(-1000) = 1999 = 0xcf 0x0f */
     assert_int_equal(s.p[29], 0x0f);
     sm got = {0};
-    assert_int_equal(wal_dec_samples(s.p, s.n, on_sample, &got), 0);
+    assert_int_equal(tsdb_wal_dec_samples(s.p, s.n, on_sample, &got), 0);
     assert_int_equal(got.n, 2);
     assert_int_equal(got.refs[1], 99);
     assert_int_equal(got.ts[1], 4000);
     assert_true(got.vbits[1] == TSDB_STALE_NAN_BITS);
     /* truncated record */
-    assert_int_equal(wal_dec_samples(s.p, s.n - 3, on_sample, &got), TSDB_ERR_CORRUPT);
+    assert_int_equal(tsdb_wal_dec_samples(s.p, s.n - 3, on_sample, &got), TSDB_ERR_CORRUPT);
     tsdb_buf_free(&b);
     tsdb_buf_free(&s);
 }
@@ -305,7 +305,7 @@ static void last_segment(const char *dir, char *path, size_t len)
     snprintf(wdir, sizeof(wdir), "%s/wal", dir);
     uint32_t *segs;
     size_t n;
-    assert_int_equal(wal_list_segments(wdir, &segs, &n), 0);
+    assert_int_equal(tsdb_wal_list_segments(wdir, &segs, &n), 0);
     assert_true(n > 0);
     /* the newest non-empty one */
     for (size_t i = n; i-- > 0;) {
@@ -391,7 +391,7 @@ static void test_torn_tail(void **state)
     snprintf(wdir, sizeof(wdir), "%s/wal", dir);
     uint32_t *segs;
     size_t n;
-    assert_int_equal(wal_list_segments(wdir, &segs, &n), 0);
+    assert_int_equal(tsdb_wal_list_segments(wdir, &segs, &n), 0);
     snprintf(seg, sizeof(seg), "%s/%08u", wdir, segs[0]);
     free(segs);
     assert_int_equal(stat(seg, &st), 0);
