@@ -101,6 +101,13 @@ void host_http_free(void);
 /* Open connections of a listener (NULL = "main"), or -ENOENT. Thread-safe. */
 int host_http_connections(const char *listener);
 
+/* Reloads the certificate, key and client CA of every TLS listener from
+ * the same files (e.g. on SIGHUP, after a rotation). New connections use
+ * the new ones; open connections keep theirs. A listener whose files do
+ * not load keeps its previous context. Returns 0, or -EIO with err naming
+ * the first listener that failed. Main thread; safe while serving. */
+int host_http_reload_tls(char *err, size_t errlen);
+
 /* Bounds the request bodies held by requests in flight (all listeners):
  * a request whose body would go past it gets 503 + Retry-After (one request
  * is always admitted, whatever its size). 0 = no limit. Default

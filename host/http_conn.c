@@ -192,8 +192,10 @@ struct bufferevent *http_make_bev(struct event_base *base, void *arg)
     http_lctx *lc = arg;
     struct bufferevent *bev = NULL;
     bool refuse = false;
-    if (lc->lst->ssl) {
+    if (lc->lst->tls) {
+        pthread_mutex_lock(&lc->lst->ssl_mu); /* the context may be swapped by a reload */
         SSL *ssl = SSL_new(lc->lst->ssl);
+        pthread_mutex_unlock(&lc->lst->ssl_mu);
         if (ssl) {
             bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                                  BEV_OPT_CLOSE_ON_FREE);
@@ -229,7 +231,7 @@ void http_on_request(struct evhttp_request *ev, void *arg)
 {
     http_lctx *lc = arg;
     http_conn *c = conn_find(lc->loop, evhttp_request_get_connection(ev));
-    if (!c && lc->lst->ssl) { /* untracked means no TLS bufferevent: never answer in clear */
+    if (!c && lc->lst->tls) { /* untracked means no TLS bufferevent: never answer in clear */
         evhttp_add_header(evhttp_request_get_output_headers(ev), "Connection", "close");
         evhttp_send_error(ev, 500, NULL);
         return;

@@ -52,7 +52,10 @@ typedef struct http_listener {
     struct sockaddr_storage ss;  /* parsed address, port possibly 0 */
     socklen_t sslen;
     int port;                    /* bound port after start */
-    SSL_CTX *ssl;                /* NULL = plain HTTP */
+    bool tls;                    /* fixed at add_listener */
+    SSL_CTX *ssl;                /* under ssl_mu: replaced by host_http_reload_tls */
+    pthread_mutex_t ssl_mu;
+    char *tls_cert, *tls_key, *tls_ca; /* paths, for reloads */
     int64_t max_body, header_ms, request_ms, idle_ms;
     int max_conns;
     atomic_int nconns;

@@ -173,14 +173,26 @@ int host_http_add_listener(const host_http_listener_cfg *cfg, char *err, size_t 
         free(l);
         return -EINVAL;
     }
+    l->tls = l->ssl != NULL;
+    pthread_mutex_init(&l->ssl_mu, NULL);
+    if (l->tls) {
+        l->tls_cert = strdup(cfg->tls_cert_file);
+        l->tls_key = strdup(cfg->tls_key_file);
+        l->tls_ca = cfg->tls_client_ca_file ? strdup(cfg->tls_client_ca_file) : NULL;
+    }
     l->name = strdup(cfg->name);
     l->address = strdup(cfg->address);
     http_listener **nl = realloc(s->listeners, (s->nlisteners + 1) * sizeof(*nl));
-    if (!l->name || !l->address || !nl) {
+    if (!l->name || !l->address || !nl ||
+        (l->tls && (!l->tls_cert || !l->tls_key || (cfg->tls_client_ca_file && !l->tls_ca)))) {
         if (nl)
             s->listeners = nl;
         if (l->ssl)
             SSL_CTX_free(l->ssl);
+        free(l->tls_cert);
+        free(l->tls_key);
+        free(l->tls_ca);
+        pthread_mutex_destroy(&l->ssl_mu);
         free(l->name);
         free(l->address);
         free(l);
@@ -218,6 +230,33 @@ int host_http_connections(const char *listener)
         if (strcmp(s->listeners[i]->name, listener ? listener : AION_LISTENER_DEFAULT) == 0)
             return atomic_load(&s->listeners[i]->nconns);
     return -ENOENT;
+}
+
+int host_http_reload_tls(char *err, size_t errlen)
+{
+    http_server *s = host_http_g;
+    int rc = 0;
+    for (size_t i = 0; s && i < s->nlisteners; i++) {
+        http_listener *l = s->listeners[i];
+        if (!l->tls)
+            continue;
+        char terr[384];
+        SSL_CTX *ctx = host_tls_server_ctx(l->tls_cert, l->tls_key, l->tls_ca, terr, sizeof(terr));
+        if (!ctx) {
+            if (!rc)
+                seterr(err, errlen, "listener '%s': %s (keeping the previous certificate)",
+                       l->name, terr);
+            rc = -EIO;
+            continue;
+        }
+        pthread_mutex_lock(&l->ssl_mu);
+        SSL_CTX *old = l->ssl;
+        l->ssl = ctx;
+        pthread_mutex_unlock(&l->ssl_mu);
+        SSL_CTX_free(old); /* live connections hold their own reference */
+        host_log(AION_LOG_INFO, "http", "listener %s: TLS certificate reloaded", l->name);
+    }
+    return rc;
 }
 
 void host_http_set_max_inflight_bytes(int64_t bytes)
@@ -573,6 +612,10 @@ void host_http_free(void)
         http_routes_free(l);
         if (l->ssl)
             SSL_CTX_free(l->ssl);
+        free(l->tls_cert);
+        free(l->tls_key);
+        free(l->tls_ca);
+        pthread_mutex_destroy(&l->ssl_mu);
         free(l->name);
         free(l->address);
         free(l);

@@ -17,6 +17,7 @@
 #include "test_http_util.h"
 
 static char dir[] = "/tmp/aion-tls-XXXXXX";
+static const char *ca_file = "ca.crt"; /* the client's trust anchor */
 static int port_tls, port_mtls;
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -144,7 +145,7 @@ static int fetch(const char *scheme, int port, const char *cert, buf *out)
     out->len = 0;
     out->data[0] = 0;
     curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CAINFO, path("ca.crt"));
+    curl_easy_setopt(c, CURLOPT_CAINFO, path(ca_file));
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
@@ -189,11 +190,37 @@ static void test_client_cert_required(void **state)
     assert_int_equal(host_http_connections("mtls"), 0);
 }
 
+static void test_reload(void **state)
+{
+    (void)state;
+    buf b;
+    char err[512] = "";
+    /* rotate the "main" server certificate to one signed by another CA */
+    make_cert("otherca", "rotated", "localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost");
+    assert_int_equal(sh("cd %s && cp server.crt server.crt.bak && cp server.key server.key.bak && "
+                        "cp rotated.crt server.crt && cp rotated.key server.key", dir), 0);
+    assert_int_equal(fetch("https", port_tls, NULL, &b), 200); /* not reloaded yet */
+    assert_int_equal(host_http_reload_tls(err, sizeof(err)), 0);
+    assert_true(fetch("https", port_tls, NULL, &b) < 0); /* ca.crt no longer vouches for it */
+    ca_file = "otherca.crt";
+    assert_int_equal(fetch("https", port_tls, NULL, &b), 200);
+    /* broken files: the previous context stays */
+    assert_int_equal(sh("cd %s && echo garbage > server.crt", dir), 0);
+    assert_int_equal(host_http_reload_tls(err, sizeof(err)), -EIO);
+    assert_non_null(strstr(err, "main"));
+    assert_int_equal(fetch("https", port_tls, NULL, &b), 200);
+    ca_file = "ca.crt";
+    assert_int_equal(sh("cd %s && mv server.crt.bak server.crt && mv server.key.bak server.key", dir), 0);
+    assert_int_equal(host_http_reload_tls(err, sizeof(err)), 0);
+    assert_int_equal(fetch("https", port_tls, NULL, &b), 200);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_client_cert_required),
+        cmocka_unit_test(test_reload),
     };
     int rc = cmocka_run_group_tests_name("http_tls", tests, setup, teardown);
     host_metrics_free_all();
