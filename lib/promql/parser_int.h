@@ -197,6 +197,12 @@ bool pqp_set_depth(pqp_parser *p, size_t d, size_t pos);
  * NULL (e freed) on error. */
 promql_node *pqp_parse_postfix(pqp_parser *p, promql_node *e);
 
+/* parser_print.c: pieces shared with the pretty printer. */
+void pqp_print(pqp_buf *b, const promql_node *n);                 /* n as one line */
+void pqp_print_binop(pqp_buf *b, const promql_node *n);           /* "op bool on (..)" */
+void pqp_print_agg_head(pqp_buf *b, const promql_node *n);        /* "sum by (..) " */
+void pqp_print_subquery_suffix(pqp_buf *b, const promql_node *n); /* "[5m:1m] @ .." */
+
 /* parser_check.c: Prometheus' checkAST. Returns 0 or -1 (error in p). */
 int pqp_check(pqp_parser *p, promql_node *root);
 

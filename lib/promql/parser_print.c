@@ -109,19 +109,18 @@ static void print_operand(pqp_buf *b, const promql_node *n, bool before_pow)
         print_node(b, n);
 }
 
-NOINLINE static void print_binary_op(pqp_buf *b, const promql_node *n);
-
 static void print_binary(pqp_buf *b, const promql_node *n)
 {
     print_operand(b, n->binary.lhs, n->binary.op == PROMQL_OP_POW);
-    print_binary_op(b, n);
+    pqp_buf_addc(b, ' ');
+    pqp_print_binop(b, n);
+    pqp_buf_addc(b, ' ');
     print_node(b, n->binary.rhs);
 }
 
-/* " op [bool] [on/ignoring (...)] [group_x (...)] " */
-NOINLINE static void print_binary_op(pqp_buf *b, const promql_node *n)
+/* "op[ bool][ on/ignoring (...)][ group_x (...)]" */
+NOINLINE void pqp_print_binop(pqp_buf *b, const promql_node *n)
 {
-    pqp_buf_addc(b, ' ');
     pqp_buf_adds(b, promql_binop_str(n->binary.op));
     if (n->binary.return_bool)
         pqp_buf_adds(b, " bool");
@@ -137,7 +136,6 @@ NOINLINE static void print_binary_op(pqp_buf *b, const promql_node *n)
             pqp_buf_addc(b, ')');
         }
     }
-    pqp_buf_addc(b, ' ');
 }
 
 /* Non-recursive parts, out of line so print_node keeps a small frame. */
@@ -166,7 +164,7 @@ NOINLINE static void print_leaf(pqp_buf *b, const promql_node *n)
     }
 }
 
-NOINLINE static void print_subquery_suffix(pqp_buf *b, const promql_node *n)
+NOINLINE void pqp_print_subquery_suffix(pqp_buf *b, const promql_node *n)
 {
     pqp_buf_addc(b, '[');
     print_duration(b, n->subquery.range_ms);
@@ -177,7 +175,7 @@ NOINLINE static void print_subquery_suffix(pqp_buf *b, const promql_node *n)
     print_mods(b, &n->subquery.mod);
 }
 
-NOINLINE static void print_aggregate_head(pqp_buf *b, const promql_node *n)
+NOINLINE void pqp_print_agg_head(pqp_buf *b, const promql_node *n)
 {
     pqp_buf_adds(b, promql_aggop_str(n->aggregate.op));
     if (n->aggregate.without) {
@@ -189,7 +187,6 @@ NOINLINE static void print_aggregate_head(pqp_buf *b, const promql_node *n)
         print_strv(b, n->aggregate.grouping, n->aggregate.n_grouping);
         pqp_buf_adds(b, ") ");
     }
-    pqp_buf_addc(b, '(');
 }
 
 static void print_node(pqp_buf *b, const promql_node *n)
@@ -205,7 +202,7 @@ static void print_node(pqp_buf *b, const promql_node *n)
         break;
     case PROMQL_NODE_SUBQUERY:
         print_node(b, n->subquery.expr);
-        print_subquery_suffix(b, n);
+        pqp_print_subquery_suffix(b, n);
         break;
     case PROMQL_NODE_PAREN:
         pqp_buf_addc(b, '(');
@@ -220,7 +217,8 @@ static void print_node(pqp_buf *b, const promql_node *n)
         print_binary(b, n);
         break;
     case PROMQL_NODE_AGGREGATE:
-        print_aggregate_head(b, n);
+        pqp_print_agg_head(b, n);
+        pqp_buf_addc(b, '(');
         if (n->aggregate.param) {
             print_node(b, n->aggregate.param);
             pqp_buf_adds(b, ", ");
@@ -239,6 +237,11 @@ static void print_node(pqp_buf *b, const promql_node *n)
         pqp_buf_addc(b, ')');
         break;
     }
+}
+
+void pqp_print(pqp_buf *b, const promql_node *n)
+{
+    print_node(b, n);
 }
 
 char *promql_node_print(const promql_node *n)

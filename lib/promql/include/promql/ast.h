@@ -4,6 +4,7 @@
  *   v1  initial version.
  *   v2  comments only: printer differences from Prometheus, depth limit
  *       (PROMQL_MAX_DEPTH in parse.h) that bounds recursion over trees.
+ *   v3  added promql_node_pretty() (multi-line form of format_query).
  *
  * The tree mirrors Prometheus' promql/parser AST (ast.go) closely, so the
  * evaluator can follow Prometheus' engine.go:
@@ -359,6 +360,12 @@ bool promql_node_equal(const promql_node *a, const promql_node *b);
  * malloc()ed NUL-terminated string the caller frees, or NULL on allocation
  * failure. */
 char *promql_node_print(const promql_node *n);
+
+/* Prints n as Prometheus 2.42's /api/v1/format_query does (Node.Pretty(0)):
+ * like promql_node_print() while a node fits in 100 bytes, else split over
+ * lines with two-space indents. Same ownership and differences as
+ * promql_node_print(). */
+char *promql_node_pretty(const promql_node *n);
 
 /* Trees from promql_parse() are at most PROMQL_MAX_DEPTH (parse.h) levels
  * deep, so recursive functions over them (including the ones here) are
