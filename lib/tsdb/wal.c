@@ -10,16 +10,40 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <snappy-c.h>
+
 #include "crc32c.h"
 #include "wal.h"
 
 /* ---- parsing ------------------------------------------------------------------ */
 
+/* Hands a complete record to cb, snappy-decompressed when flagged (as
+ * Prometheus writes it with WAL compression on). Records we cannot decode
+ * (zstd, bad snappy data behind a good CRC) are skipped, not treated as a
+ * torn WAL: the framing is intact. */
+static int deliver(const uint8_t *p, size_t n, uint8_t flags, tsdb_buf *plain, wal_rec_cb cb, void *ctx)
+{
+    if (flags & WAL_FLAG_ZSTD)
+        return 0;
+    if (!(flags & WAL_FLAG_SNAPPY))
+        return cb(ctx, p, n);
+    size_t len;
+    if (snappy_uncompressed_length((const char *)p, n, &len) != SNAPPY_OK || len > (64u << 20))
+        return 0;
+    plain->n = 0;
+    if (plain->cap < len && tsdb_buf_grow(plain, len))
+        return -ENOMEM;
+    if (snappy_uncompress((const char *)p, n, (char *)plain->p, &len) != SNAPPY_OK)
+        return 0;
+    return cb(ctx, plain->p, len);
+}
+
 int tsdb_wal_parse_segment(const uint8_t *buf, size_t len, wal_rec_cb cb, void *ctx, size_t *good_end,
                       char *why, size_t whylen)
 {
-    tsdb_buf rec = {0};
+    tsdb_buf rec = {0}, plain = {0};
     size_t off = 0, rec_start = 0;
+    uint8_t rec_flags = 0;
     bool in_rec = false;
     int rc = 0;
     *good_end = 0;
@@ -46,8 +70,10 @@ int tsdb_wal_parse_segment(const uint8_t *buf, size_t len, wal_rec_cb cb, void *
         }
         size_t flen = (size_t)buf[off + 1] << 8 | buf[off + 2];
         uint32_t crc = tsdb_get_be32(buf + off + 3);
-        if ((type & ~7u) != 0 || type > WAL_FRAG_LAST) {
-            snprintf(why, whylen, "unsupported fragment type 0x%02x at offset %zu", type, off);
+        uint8_t flags = type & (WAL_FLAG_SNAPPY | WAL_FLAG_ZSTD);
+        type &= 7u;
+        if ((buf[off] & 0xe0u) != 0 || type > WAL_FRAG_LAST) {
+            snprintf(why, whylen, "unsupported fragment type 0x%02x at offset %zu", buf[off], off);
             rc = TSDB_ERR_CORRUPT;
             goto out;
         }
@@ -76,11 +102,12 @@ int tsdb_wal_parse_segment(const uint8_t *buf, size_t len, wal_rec_cb cb, void *
         if (starts) {
             rec_start = off;
             rec.n = 0;
+            rec_flags = flags;
         }
         off += WAL_HDR + flen;
         if (type == WAL_FRAG_FULL) {
             *good_end = off;
-            if ((rc = cb(ctx, frag, flen)) != 0)
+            if ((rc = deliver(frag, flen, rec_flags, &plain, cb, ctx)) != 0)
                 goto out;
             continue;
         }
@@ -92,7 +119,7 @@ int tsdb_wal_parse_segment(const uint8_t *buf, size_t len, wal_rec_cb cb, void *
         in_rec = type != WAL_FRAG_LAST;
         if (type == WAL_FRAG_LAST) {
             *good_end = off;
-            if ((rc = cb(ctx, rec.p, rec.n)) != 0)
+            if ((rc = deliver(rec.p, rec.n, rec_flags, &plain, cb, ctx)) != 0)
                 goto out;
         }
     }
@@ -104,6 +131,7 @@ int tsdb_wal_parse_segment(const uint8_t *buf, size_t len, wal_rec_cb cb, void *
     }
 out:
     tsdb_buf_free(&rec);
+    tsdb_buf_free(&plain);
     return rc;
 }
 

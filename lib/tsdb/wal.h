@@ -26,6 +26,9 @@
 #define WAL_PAGE 32768
 #define WAL_HDR 7
 enum { WAL_FRAG_PAD = 0, WAL_FRAG_FULL = 1, WAL_FRAG_FIRST = 2, WAL_FRAG_MIDDLE = 3, WAL_FRAG_LAST = 4 };
+/* Compression flags of the fragment type byte (Prometheus); we write none
+ * and read snappy. */
+enum { WAL_FLAG_SNAPPY = 0x08, WAL_FLAG_ZSTD = 0x10 };
 enum { WAL_REC_SERIES = 1, WAL_REC_SAMPLES = 2, WAL_REC_TOMBSTONES = 3 };
 
 /* ---- record codec (pure) ---------------------------------------------------- */
@@ -43,7 +46,8 @@ int tsdb_wal_dec_samples(const uint8_t *rec, size_t len, wal_sample_cb cb, void 
 
 /* ---- segment parsing (pure) ------------------------------------------------------ */
 typedef int (*wal_rec_cb)(void *ctx, const uint8_t *rec, size_t len);
-/* Splits a segment's bytes into records. Returns 0 when the whole buffer is
+/* Splits a segment's bytes into records (snappy-compressed ones are
+ * decompressed; zstd ones skipped). Returns 0 when the whole buffer is
  * well-formed (a trailing partial page is fine), TSDB_ERR_CORRUPT when it is
  * not (torn tail, bad CRC, bad framing) with *good_end = the offset just past
  * the last complete record (truncate there), a non-zero callback result, or

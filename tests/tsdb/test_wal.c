@@ -17,6 +17,8 @@
 #include <pthread.h>
 #include <sys/stat.h>
 
+#include <snappy-c.h>
+
 #include "crc32c.h"
 #include "test_head_util.h"
 #include "wal.h"
@@ -155,6 +157,54 @@ static void test_corruption_offsets(void **state)
     memset(&c, 0, sizeof(c));
     assert_int_equal(tsdb_wal_parse_segment(seg, sizeof(seg), on_rec, &c, &good, why, sizeof(why)), 0);
     assert_int_equal(c.n, 3);
+}
+
+/* Prometheus writes snappy-compressed records when WAL compression is on
+ * (flag 0x08 on every fragment); zstd (0x10) is skipped, not fatal. */
+static size_t put_frag(uint8_t *seg, size_t off, uint8_t type, const uint8_t *d, size_t n)
+{
+    uint32_t crc = tsdb_crc32c(0, d, n);
+    seg[off] = type;
+    seg[off + 1] = (uint8_t)(n >> 8);
+    seg[off + 2] = (uint8_t)n;
+    seg[off + 3] = (uint8_t)(crc >> 24);
+    seg[off + 4] = (uint8_t)(crc >> 16);
+    seg[off + 5] = (uint8_t)(crc >> 8);
+    seg[off + 6] = (uint8_t)crc;
+    memcpy(seg + off + 7, d, n);
+    return off + 7 + n;
+}
+
+static void test_compressed_records(void **state)
+{
+    uint8_t plain[300];
+    memset(plain, 1, sizeof(plain)); /* record 1 of the collector: all bytes 1 */
+    char comp[400];
+    size_t clen = sizeof(comp);
+    assert_int_equal(snappy_compress((const char *)plain, sizeof(plain), comp, &clen), SNAPPY_OK);
+    assert_true(clen < sizeof(plain));
+    uint8_t seg[2000] = {0}, zero[5] = {0}, two[7];
+    memset(two, 2, sizeof(two));
+    size_t off = put_frag(seg, 0, WAL_FRAG_FULL, zero, sizeof(zero));
+    /* compressed record split over two fragments */
+    off = put_frag(seg, off, WAL_FRAG_FIRST | WAL_FLAG_SNAPPY, (uint8_t *)comp, clen / 2);
+    off = put_frag(seg, off, WAL_FRAG_LAST | WAL_FLAG_SNAPPY, (uint8_t *)comp + clen / 2, clen - clen / 2);
+    off = put_frag(seg, off, WAL_FRAG_FULL | WAL_FLAG_ZSTD, zero, 3); /* skipped */
+    off = put_frag(seg, off, WAL_FRAG_FULL, two, sizeof(two));
+    collect c = {0};
+    size_t good;
+    char why[128];
+    assert_int_equal(tsdb_wal_parse_segment(seg, off, on_rec, &c, &good, why, sizeof(why)), 0);
+    assert_int_equal(c.n, 3);
+    assert_int_equal(c.lens[0], 5);
+    assert_int_equal(c.lens[1], 300);
+    assert_int_equal(c.lens[2], 7);
+    assert_int_equal(good, off);
+    /* reserved type bits are corruption */
+    seg[0] |= 0x40;
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(tsdb_wal_parse_segment(seg, off, on_rec, &c, &good, why, sizeof(why)), TSDB_ERR_CORRUPT);
+    assert_int_equal(good, 0);
 }
 
 typedef struct sm {
@@ -585,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_framing),
         cmocka_unit_test(test_corruption_offsets),
         cmocka_unit_test(test_record_codec),
+        cmocka_unit_test(test_compressed_records),
         cmocka_unit_test(test_replay),
         cmocka_unit_test(test_torn_tail),
         cmocka_unit_test(test_group_commit),
