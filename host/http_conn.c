@@ -171,7 +171,8 @@ static void conn_attach(evutil_socket_t fd, short what, void *arg)
     char *addr = NULL;
     ev_uint16_t port = 0;
     evhttp_connection_get_peer(evcon, &addr, &port);
-    snprintf(c->remote, sizeof(c->remote), "%s:%u", addr ? addr : "?", port);
+    snprintf(c->remote, sizeof(c->remote), addr && strchr(addr, ':') ? "[%s]:%u" : "%s:%u",
+                 addr ? addr : "?", port);
     evbuffer_add_cb(bufferevent_get_input(c->bev), conn_input, c);
     bufferevent_decref(c->bev);
     if (n > c->lst->max_conns || !c->timer || c->refuse) {

@@ -133,7 +133,8 @@ hreq *http_req_new(http_conn *c, http_lctx *lc, struct evhttp_request *ev)
         ev_uint16_t port = 0;
         if (evcon)
             evhttp_connection_get_peer(evcon, &addr, &port);
-        snprintf(r->remote, sizeof(r->remote), "%s:%u", addr ? addr : "?", port);
+        snprintf(r->remote, sizeof(r->remote), addr && strchr(addr, ':') ? "[%s]:%u" : "%s:%u",
+                 addr ? addr : "?", port);
     }
     return r;
 fail:

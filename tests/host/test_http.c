@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 
 #include "log.h"
@@ -399,6 +402,33 @@ static void test_metrics(void **state)
     free(out);
 }
 
+static void test_ipv6_listener(void **state)
+{
+    (void)state;
+    th_stop();
+    char err[256];
+    assert_int_equal(host_workers_start(2, 16), 0);
+    assert_int_equal(host_http_init(1, err, sizeof(err)), 0);
+    host_http_listener_cfg c;
+    host_http_listener_defaults(&c);
+    c.address = "[::1]:0";
+    assert_int_equal(host_http_add_listener(&c, err, sizeof(err)), 0);
+    assert_int_equal(host_http_route(NULL, AION_HTTP_ANY, "/headers", 0, h_headers, NULL, "test"), 0);
+    if (host_http_start(err, sizeof(err)))
+        fail_msg("%s", err);
+    int p6 = host_http_port(NULL);
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)p6),
+                               .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    const char *raw = "GET /headers HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    assert_int_equal(th_send(fd, raw, strlen(raw)), 0);
+    assert_int_equal(th_read_response(fd, resp, sizeof(resp), 3000), 200);
+    close(fd);
+    assert_non_null(strstr(th_body(resp), "remote=[::1]:"));
+    /* teardown stops this server */
+}
+
 static void test_register_after_start(void **state)
 {
     (void)state;
@@ -418,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_keepalive_and_pipelining),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_register_after_start),
+        cmocka_unit_test(test_ipv6_listener),
     };
     const struct CMUnitTest mw[] = {
         cmocka_unit_test(test_middleware),
