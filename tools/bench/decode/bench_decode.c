@@ -4,7 +4,7 @@
  * Payloads: requests of 2000 samples (2000 series x 1 sample, as Prometheus
  * sends them with max_samples_per_send=2000), ~10 realistic labels each,
  * pre-encoded and snappy-compressed before timing.
- * Usage: bench_decode [seconds-per-case (default 2)] */
+ * Usage: bench_decode [seconds-per-case (default 2)] [samples-per-series (default 1)] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +14,9 @@
 #include "io/prometheus/write/v2/types.pb-c.h"
 
 #define NREQ 32
-#define SERIES_PER_REQ 2000
+#define SERIES_PER_REQ 2000       /* = samples per request */
+
+static int sps = 1;                /* samples per series (argv[2]) */
 
 static const char *const metrics[] = {
     "node_cpu_seconds_total", "node_memory_MemAvailable_bytes", "http_requests_total",
@@ -68,12 +70,15 @@ static void make_v2(int req, prompb_buf *out)
     static prompb_sample samples[SERIES_PER_REQ];
     static prompb_series_data sd[SERIES_PER_REQ];
     prompb_buf raw = {0};
-    for (int i = 0; i < SERIES_PER_REQ; i++) {
+    int nseries = SERIES_PER_REQ / sps;
+    for (int i = 0; i < nseries; i++) {
         make_series(req, i, labels[i]);
-        samples[i] = (prompb_sample){1700000000000 + req * 15000, (double)(i * 7)};
-        sd[i] = (prompb_series_data){labels[i], 10, &samples[i], 1};
+        for (int k = 0; k < sps; k++)
+            samples[i * sps + k] = (prompb_sample){1700000000000 + req * 15000 + k * 1000,
+                                                   (double)(i * 7 + k)};
+        sd[i] = (prompb_series_data){labels[i], 10, &samples[i * sps], (size_t)sps};
     }
-    if (prompb_write_encode_v2(sd, SERIES_PER_REQ, &raw, NULL) ||
+    if (prompb_write_encode_v2(sd, (size_t)nseries, &raw, NULL) ||
         prompb_snappy_compress(raw.data, raw.len, out, NULL))
         abort();
     prompb_buf_free(&raw);
@@ -152,6 +157,10 @@ static void run(const char *name, int mode, payload *p, double secs)
 int main(int argc, char **argv)
 {
     double secs = argc > 1 ? atof(argv[1]) : 2.0;
+    sps = argc > 2 ? atoi(argv[2]) : 1;
+    if (sps < 1 || sps > SERIES_PER_REQ)
+        sps = 1;
+    int nseries = SERIES_PER_REQ / sps;
     static payload v1[NREQ], v2[NREQ];
     prompb_buf scratch = {0};
     size_t raw = 0, comp = 0;
@@ -159,25 +168,27 @@ int main(int argc, char **argv)
         static prompb_label labels[SERIES_PER_REQ][10];
         static prompb_sample samples[SERIES_PER_REQ];
         static prompb_series_data sd[SERIES_PER_REQ];
-        for (int i = 0; i < SERIES_PER_REQ; i++) {
+        for (int i = 0; i < nseries; i++) {
             make_series(req, i, labels[i]);
-            samples[i] = (prompb_sample){1700000000000 + req * 15000, (double)(i * 7)};
-            sd[i] = (prompb_series_data){labels[i], 10, &samples[i], 1};
+            for (int k = 0; k < sps; k++)
+                samples[i * sps + k] = (prompb_sample){1700000000000 + req * 15000 + k * 1000,
+                                                       (double)(i * 7 + k)};
+            sd[i] = (prompb_series_data){labels[i], 10, &samples[i * sps], (size_t)sps};
         }
-        if (prompb_write_encode_v1_snappy(sd, SERIES_PER_REQ, &scratch, &v1[req].snappy, NULL))
+        if (prompb_write_encode_v1_snappy(sd, (size_t)nseries, &scratch, &v1[req].snappy, NULL))
             return 1;
-        v1[req].samples = SERIES_PER_REQ;
+        v1[req].samples = (size_t)(nseries * sps);
         raw += scratch.len;
         comp += v1[req].snappy.len;
         if (prompb_snappy_uncompress(v1[req].snappy.data, v1[req].snappy.len, 64 << 20,
                                      &v1[req].raw, NULL))
             return 1;
         make_v2(req, &v2[req].snappy);
-        v2[req].samples = SERIES_PER_REQ;
+        v2[req].samples = (size_t)(nseries * sps);
     }
-    printf("payload: %d requests x %d series x 1 sample x 10 labels; v1 %.0f KB raw, %.0f KB "
+    printf("payload: %d requests x %d series x %d samples x 10 labels; v1 %.0f KB raw, %.0f KB "
            "snappy per request\n",
-           NREQ, SERIES_PER_REQ, raw / 1024.0 / NREQ, comp / 1024.0 / NREQ);
+           NREQ, nseries, sps, raw / 1024.0 / NREQ, comp / 1024.0 / NREQ);
     run("v1 snappy only", SNAPPY, v1, secs);
     run("v1 snappy + protobuf-c unpack (malloc)", PBC, v1, secs);
     run("v1 snappy + zero-copy decode", FAST, v1, secs);
