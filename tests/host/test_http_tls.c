@@ -190,6 +190,27 @@ static void test_client_cert_required(void **state)
     assert_int_equal(host_http_connections("mtls"), 0);
 }
 
+static void test_broken_handshakes(void **state)
+{
+    (void)state;
+    /* clients that vanish mid-handshake or speak garbage leave nothing behind */
+    static const char hello_start[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+    for (int i = 0; i < 30; i++) {
+        int fd = th_connect(port_tls);
+        assert_true(fd >= 0);
+        if (i % 3 == 0)
+            th_send(fd, hello_start, sizeof(hello_start) - 1);
+        else if (i % 3 == 1)
+            th_send(fd, "GET / HTTP/1.1\r\n\r\n", 18);
+        close(fd);
+    }
+    buf b;
+    assert_int_equal(fetch("https", port_tls, NULL, &b), 200);
+    for (int i = 0; i < 300 && host_http_connections("main") > 0; i++)
+        usleep(10 * 1000);
+    assert_int_equal(host_http_connections("main"), 0);
+}
+
 static void test_reload(void **state)
 {
     (void)state;
@@ -220,6 +241,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_client_cert_required),
+        cmocka_unit_test(test_broken_handshakes),
         cmocka_unit_test(test_reload),
     };
     int rc = cmocka_run_group_tests_name("http_tls", tests, setup, teardown);
