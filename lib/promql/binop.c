@@ -320,6 +320,32 @@ static int step_vector_vector(pq_ev *ev, void *ctx, pq_vec *in, size_t nin, int6
     return 0;
 }
 
+typedef struct vsctx {
+    promql_binop op;
+    bool swap, ret_bool, cmp;
+    const double *sv;
+} vsctx;
+
+static bool point_vector_scalar(void *ctx, size_t step, int64_t t, double v, double *out)
+{
+    vsctx *c = ctx;
+    double lv = v, rv = c->sv[step];
+    if (c->swap) {
+        lv = c->sv[step];
+        rv = v;
+    }
+    bool keep;
+    double val = elem_binop(c->op, lv, rv, &keep);
+    if (c->cmp && c->swap)
+        val = rv;
+    if (c->ret_bool)
+        val = keep ? 1.0 : 0.0;
+    else if (!keep)
+        return false;
+    *out = val;
+    return true;
+}
+
 int pq_eval_binary(pq_ev *ev, const promql_node *n, pq_val *out)
 {
     pq_query *q = ev->q;
@@ -362,7 +388,20 @@ int pq_eval_binary(pq_ev *ev, const promql_node *n, pq_val *out)
                        promql_binop_str(c.op));
         goto done;
     }
-    rc = pq_range_eval(ev, args, 2, step_vector_scalar, &c, out);
+    {
+        /* series-wise unless dropping the name makes two series collide */
+        pq_val *vec = &args[c.swap ? 1 : 0];
+        vsctx vc = {.op = c.op, .swap = c.swap, .ret_bool = c.ret_bool,
+                    .cmp = promql_binop_is_comparison(c.op), .sv = args[c.swap ? 0 : 1].sv};
+        rc = pq_map_series(ev, vec, drops_name(c.op) || c.ret_bool, point_vector_scalar, &vc);
+        if (rc == 0) {
+            *out = *vec;
+            memset(vec, 0, sizeof *vec);
+            goto done;
+        }
+    }
+    if (rc == 1)
+        rc = pq_range_eval(ev, args, 2, step_vector_scalar, &c, out);
 done:
     pq_val_release(q, &args[0]);
     pq_val_release(q, &args[1]);

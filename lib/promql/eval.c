@@ -354,6 +354,54 @@ done:
     return 0;
 }
 
+int pq_map_series(pq_ev *ev, pq_val *v, bool drop_name, pq_pointfn fn, void *ctx)
+{
+    pq_query *q = ev->q;
+    if (drop_name) {
+        pq_map seen = {0};
+        for (size_t i = 0; i < v->ns; i++) {
+            const pq_lset *m = pq_noname(q, v->s[i].m);
+            bool isnew;
+            if (!m || !pq_map_put(&seen, pq_ptrkey(m), &isnew)) {
+                pq_map_free(&seen);
+                return pq_oom(q);
+            }
+            if (!isnew) {
+                pq_map_free(&seen);
+                return 1;
+            }
+        }
+        pq_map_free(&seen);
+        for (size_t i = 0; i < v->ns; i++)
+            v->s[i].m = v->s[i].m->noname; /* cached by the pass above */
+    }
+    int64_t removed = 0;
+    size_t keep = 0;
+    for (size_t i = 0; i < v->ns; i++) {
+        pq_series *s = &v->s[i];
+        uint32_t k = 0;
+        for (uint32_t j = 0; j < s->n; j++) {
+            double r;
+            if (fn(ctx, (size_t)((s->t[j] - ev->start) / ev->interval), s->t[j], s->v[j], &r)) {
+                s->t[k] = s->t[j];
+                s->v[k] = r;
+                k++;
+            }
+        }
+        removed += s->n - k;
+        s->n = k;
+        if (k == 0) {
+            free(s->t);
+            free(s->v);
+            continue;
+        }
+        v->s[keep++] = *s;
+    }
+    v->ns = keep;
+    q->samples -= removed;
+    return 0;
+}
+
 /* ---- dispatch ------------------------------------------------------------- */
 static int eval_unary(pq_ev *ev, const promql_node *n, pq_val *out)
 {

@@ -169,6 +169,15 @@ typedef int (*pq_stepfn)(pq_ev *ev, void *ctx, pq_vec *in, size_t nin, int64_t t
 /* Prometheus rangeEval: args may be SCALAR or VECTOR (or NONE: empty vec). */
 int pq_range_eval(pq_ev *ev, pq_val *args, size_t nargs, pq_stepfn fn, void *ctx, pq_val *out);
 
+/* Element-wise map of a VECTOR value in place (series-wise, no per-step
+ * lookups): labels become noname(labels) when drop_name, each point goes
+ * through fn (false drops it; step is the evaluator step index). Returns 1
+ * and changes nothing when two series would end up with the same labels;
+ * the caller then uses pq_range_eval, which reports duplicates per step as
+ * Prometheus does. */
+typedef bool (*pq_pointfn)(void *ctx, size_t step, int64_t t, double v, double *out);
+int pq_map_series(pq_ev *ev, pq_val *v, bool drop_name, pq_pointfn fn, void *ctx);
+
 int pq_eval_binary(pq_ev *ev, const promql_node *n, pq_val *out);
 int pq_eval_aggregate(pq_ev *ev, const promql_node *n, pq_val *out);
 int pq_eval_call(pq_ev *ev, const promql_node *n, pq_val *out);

@@ -301,6 +301,53 @@ static int eval_scalar_fn(pq_ev *ev, pq_val *arg, pq_val *out)
     return 0;
 }
 
+typedef struct ptctx {
+    promql_function_id fn;
+    const double *a1, *a2; /* scalar arguments per step, or NULL */
+} ptctx;
+
+static bool point_fn(void *ctx, size_t step, int64_t t, double v, double *out)
+{
+    ptctx *c = ctx;
+    switch (c->fn) {
+    case PROMQL_FN_ROUND: {
+        double inv = 1.0 / (c->a1 ? c->a1[step] : 1);
+        *out = floor(v * inv + 0.5) / inv;
+        return true;
+    }
+    case PROMQL_FN_CLAMP:
+        if (c->a2[step] < c->a1[step])
+            return false;
+        *out = pq_go_max(c->a1[step], pq_go_min(c->a2[step], v));
+        return true;
+    case PROMQL_FN_CLAMP_MAX: *out = pq_go_min(v, c->a1[step]); return true;
+    case PROMQL_FN_CLAMP_MIN: *out = pq_go_max(v, c->a1[step]); return true;
+    case PROMQL_FN_TIMESTAMP: *out = (double)t / 1000.0; return true;
+    default:
+        if (is_date_fn(c->fn)) {
+            *out = date_fn(c->fn, v);
+            return true;
+        }
+        return math_fn(c->fn, v, out);
+    }
+}
+
+/* Functions that map each sample on its own and drop the name. */
+static bool is_pointwise(promql_function_id fn)
+{
+    double d;
+    switch (fn) {
+    case PROMQL_FN_ROUND:
+    case PROMQL_FN_CLAMP:
+    case PROMQL_FN_CLAMP_MAX:
+    case PROMQL_FN_CLAMP_MIN:
+    case PROMQL_FN_TIMESTAMP:
+        return true;
+    default:
+        return is_date_fn(fn) || math_fn(fn, 0, &d);
+    }
+}
+
 int pq_eval_call(pq_ev *ev, const promql_node *n, pq_val *out)
 {
     pq_query *q = ev->q;
@@ -379,6 +426,17 @@ int pq_eval_call(pq_ev *ev, const promql_node *n, pq_val *out)
         rc = pq_label_fn(ev, n, args, out);
         break;
     default: {
+        if (nargs >= 1 && args[0].kind == PQ_VECTOR && is_pointwise(fn)) {
+            ptctx pc = {.fn = fn, .a1 = nargs > 1 ? args[1].sv : NULL, .a2 = nargs > 2 ? args[2].sv : NULL};
+            rc = pq_map_series(ev, &args[0], true, point_fn, &pc);
+            if (rc == 0) {
+                *out = args[0];
+                memset(&args[0], 0, sizeof args[0]);
+                break;
+            }
+            if (rc < 0)
+                break;
+        }
         fnctx c = {.n = n, .fn = fn};
         if (fn == PROMQL_FN_ABSENT) {
             c.absent_labels = absent_labels(q, n->call.args[0]);

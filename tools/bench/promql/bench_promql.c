@@ -30,6 +30,7 @@ static const char *queries[] = {
     "sum by (job) (rate(http_requests_total[5m]))",
     "histogram_quantile(0.9, sum by (le, job) (rate(request_duration_seconds_bucket[5m])))",
     "rate(http_requests_total[5m]) * on (instance) group_left (version) build_info",
+    "100 * (1 - rate(http_requests_total[5m]) / 1000)",
 };
 
 static double now_s(void)
