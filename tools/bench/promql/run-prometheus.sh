@@ -26,7 +26,7 @@ E=$(echo "$END" | awk '{printf "%.3f", $1/1000}')
 printf '%-90s %10s %8s %10s\n' "query (prometheus)" "best ms" "series" "exec ms"
 STATUS=0
 QI=0
-grep -E '^(rate|sum|histogram_quantile)' "$W/aion.txt" | sed 's/  *[0-9.]*  *[0-9]*$//' > "$W/queries.txt"
+grep -E '^(rate|sum|histogram_quantile|[0-9])' "$W/aion.txt" | sed 's/  *[0-9.]*  *[0-9]*$//' > "$W/queries.txt"
 while IFS= read -r Q; do
   best=999999
   for i in $(seq 1 "$N"); do
