@@ -43,6 +43,9 @@ static void test_spec_example(void **state)
     assert_int_equal(r.series_count, 1);
     assert_int_equal(r.label_count, 2);
     assert_int_equal(r.sample_count, 1);
+    /* One allocation sized for 1 series, 2 labels, 1 sample plus headroom. */
+    assert_true(prompb_write_request_mem(&r) >= sizeof(prompb_series) + 2 * sizeof(prompb_label) +
+                                                    sizeof(prompb_sample));
     assert_ptr_equal(prompb_series_labels(&r, &r.series[0]), r.labels);
     assert_ptr_equal(prompb_series_samples(&r, &r.series[0]), r.samples);
     assert_memory_equal(r.labels[0].name, "__name__", 8);

@@ -17,6 +17,11 @@ void prompb_write_request_free(prompb_write_request *r)
     memset(r, 0, sizeof(*r));
 }
 
+size_t prompb_write_request_mem(const prompb_write_request *r)
+{
+    return r->priv_.cap;
+}
+
 void prompb_wr_clear(prompb_write_request *r)
 {
     __typeof__(r->priv_) priv = r->priv_;

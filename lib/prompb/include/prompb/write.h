@@ -104,6 +104,9 @@ static inline const prompb_sample *prompb_series_samples(const prompb_write_requ
 
 void prompb_write_request_init(prompb_write_request *r);
 void prompb_write_request_free(prompb_write_request *r);
+/* Bytes of the allocation the request keeps between decodes (to decide
+ * whether a cached request is worth keeping after an outlier). */
+size_t prompb_write_request_mem(const prompb_write_request *r);
 
 /* Decodes an uncompressed prometheus.WriteRequest. Checks the protobuf
  * structure completely (truncation, wire types, varint overflow, lengths);
