@@ -4,6 +4,7 @@
  * nodes print on one line. Quirks kept: a subquery that fits is not
  * indented, and a split binary expression does not indent its left side
  * beyond the child level. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,7 +71,13 @@ static void pretty(pqp_buf *b, const promql_node *n, int level)
             pqp_buf_add(b, line.s, line.len);
             break;
         }
-        pretty(b, n->binary.lhs, level + 1);
+        if (n->binary.op == PROMQL_OP_POW && n->binary.lhs->kind == PROMQL_NODE_NUMBER &&
+            isinf(n->binary.lhs->number.value) && n->binary.lhs->number.value > 0) {
+            indent(b, level + 1); /* as the one-line printer: `+Inf ^` would re-parse as unary */
+            pqp_buf_adds(b, "Inf");
+        } else {
+            pretty(b, n->binary.lhs, level + 1);
+        }
         pqp_buf_addc(b, '\n');
         indent(b, level);
         pqp_print_binop(b, n);

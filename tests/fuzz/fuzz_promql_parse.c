@@ -37,6 +37,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             promql_node_free(n2);
             free(s);
         }
+        char *pretty = promql_node_pretty(n);
+        if (pretty) {
+            promql_node *n3 = NULL; /* the multi-line form parses back too */
+            if (promql_parse(pretty, strlen(pretty), &n3, &e) != 0 || !promql_node_equal(n, n3))
+                abort();
+            promql_node_free(n3);
+            free(pretty);
+        }
         promql_node *c = promql_node_clone(n);
         if (c && !promql_node_equal(n, c))
             abort();

@@ -432,6 +432,45 @@ static void test_not_nul_terminated(void **state)
     free(heap);
 }
 
+/* Expected texts are Prometheus 2.42's /api/v1/format_query answers. */
+static void test_pretty(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"sum by (job, instance) (rate(http_requests_total{job=\"api-server\",code=~\"5..\"}[5m])) / on "
+         "(job) group_left () sum by (job) (rate(http_requests_total{job=\"api-server\"}[5m])) > bool 0.05",
+         "    sum by (job, instance) (rate(http_requests_total{code=~\"5..\",job=\"api-server\"}[5m]))\n"
+         "  / on (job) group_left ()\n"
+         "    sum by (job) (rate(http_requests_total{job=\"api-server\"}[5m]))\n"
+         "> bool\n"
+         "  0.05"},
+        {"max_over_time(histogram_quantile(0.99, sum by (le, job) "
+         "(rate(http_request_duration_seconds_bucket{job=\"api\"}[5m])))[1h:5m])",
+         "max_over_time(\n"
+         "  histogram_quantile(\n"
+         "    0.99,\n"
+         "    sum by (le, job) (rate(http_request_duration_seconds_bucket{job=\"api\"}[5m]))\n"
+         "  )[1h:5m]\n"
+         ")"},
+        {"sum by(a) (x)", "sum by (a) (x)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        promql_node *n = parse_ok(cases[i].in);
+        char *s = promql_node_pretty(n);
+        assert_non_null(s);
+        if (strcmp(s, cases[i].out) != 0)
+            fail_msg("`%s`:\n%s\nwant\n%s", cases[i].in, s, cases[i].out);
+        /* the multi-line form parses back to the same tree */
+        promql_node *n2 = parse_ok(s);
+        assert_true(promql_node_equal(n, n2));
+        promql_node_free(n2);
+        promql_node_free(n);
+        free(s);
+    }
+}
+
 static char *repeat(const char *pre, int n, const char *mid, const char *post, int m)
 {
     size_t len = strlen(pre) * (size_t)n + strlen(mid) + strlen(post) * (size_t)m + 1;
@@ -573,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_durations),     cmocka_unit_test(test_unquote),
         cmocka_unit_test(test_series_desc),   cmocka_unit_test(test_not_nul_terminated),
         cmocka_unit_test(test_depth_limit),   cmocka_unit_test(test_metric_selector),
+        cmocka_unit_test(test_pretty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
