@@ -292,7 +292,10 @@ int recv_on_write(const char *topic, aion_msg *msg, void *result, void *arg)
     for (size_t i = 0; i < wb->nseries && !fatal; i++) {
         const aion_series *s = &wb->series[i];
         const labels_label *ls = (const labels_label *)(const void *)s->labels;
-        tsdb_ref ref = 0;
+        uint64_t h1, h2;
+        recv_refcache_hash(ls, s->nlabels, &h1, &h2);
+        tsdb_ref ref = recv_refcache_get(t->refs, h1, h2);
+        bool learned = ref != 0; /* a hit needs no put */
         for (uint32_t k = 0; k < s->nsamples; k++) {
             const aion_sample *sm = &s->samples[k];
             if (sm->t > maxt) {
@@ -301,8 +304,15 @@ int recv_on_write(const char *topic, aion_msg *msg, void *result, void *arg)
             }
             int e = ref ? tsdb_append_ref(a, ref, sm->t, sm->v) : tsdb_append(a, ls, s->nlabels, sm->t, sm->v, &ref);
             if (e == TSDB_ERR_NOT_FOUND) {
+                /* the series was removed (head truncation): look it up again */
                 ref = 0;
+                learned = false;
                 e = tsdb_append(a, ls, s->nlabels, sm->t, sm->v, &ref);
+            }
+            if (ref && !learned && (e == 0 || e == TSDB_ERR_OUT_OF_ORDER || e == TSDB_ERR_DUPLICATE ||
+                                    e == TSDB_ERR_TOO_OLD)) {
+                recv_refcache_put(t->refs, h1, h2, ref);
+                learned = true;
             }
             if (e == 0) {
                 stored++;

@@ -348,6 +348,9 @@ static void maintain(void *arg)
         if (tsdb_maintain(ts[i]->db, recv_shipper_retention_now(ts[i], now), err, sizeof err) < 0)
             api->log(r->ctx, AION_LOG_ERROR, "tenant %s: maintenance: %s", ts[i]->name, err);
         recv_shipper_sync(ts[i], false, 0);
+        tsdb_stats st;
+        tsdb_get_stats(ts[i]->db, &st);
+        recv_refcache_trim(ts[i]->refs, st.head_series);
     }
     free(ts);
 }

@@ -27,6 +27,8 @@
 #include <objstore/objstore.h>
 #include <tsdb/tsdb.h>
 
+#include "refcache.h"
+
 #define RECV_TENANT_MAX 128
 
 extern const aion_api *recv_api;
@@ -38,6 +40,7 @@ typedef struct recv_tenant {
     char *name;                 /* NUL-terminated, validated */
     char *dir;                  /* <data_dir>/<name> */
     tsdb_db *db;
+    recv_refcache *refs;        /* label set -> series ref, for the write path */
     labels_label *ext;          /* config external labels + tenant label, sorted (labels_copy block) */
     size_t next;
     /* shipper (maintenance thread / stop only) */

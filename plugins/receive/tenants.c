@@ -65,6 +65,7 @@ static void tenant_free(recv_tenant *t)
     if (!t)
         return;
     tsdb_close(t->db);
+    recv_refcache_free(t->refs);
     recv_shipper_free(t);
     free(t->ext);
     free(t->name);
@@ -80,10 +81,11 @@ static int tenant_open(recv *r, const char *name, recv_tenant **out, char *err, 
         return -ENOMEM;
     t->r = r;
     t->name = strdup(name);
+    t->refs = recv_refcache_new();
     size_t dl = strlen(r->dir) + strlen(name) + 2;
     t->dir = malloc(dl);
     labels_label *ls = calloc(r->next + 1, sizeof *ls);
-    if (!t->name || !t->dir || !ls) {
+    if (!t->name || !t->dir || !ls || !t->refs) {
         free(ls);
         tenant_free(t);
         return -ENOMEM;

@@ -313,12 +313,58 @@ static void test_kill9(void **state)
     ru_cleanup(&a);
 }
 
+/* A series removed from the head (all its data cut into a block) and
+ * written again: the write path's cached reference is stale and must fall
+ * back to a lookup by labels, never lose or misplace the sample. */
+static void test_series_removed_and_back(void **state)
+{
+    (void)state;
+    ru_aiond a;
+    ru_init(&a, "removed");
+    ru_start(&a, "block_duration = \"1m\"; maintenance_interval = \"100ms\"; retention = \"0\";");
+    ru_resp r;
+    int64_t now = ru_now_ms(), t0 = now - 12 * 60000;
+    ru_series gone = { .labels = { "__name__", "gone", NULL }, .samples = { { t0, 1 }, { t0 + 1000, 2 } }, .nsamples = 2 };
+    ru_series span = { .labels = { "__name__", "span", NULL } };
+    for (int64_t t = t0; t <= now; t += 20000)
+        span.samples[span.nsamples++] = (prompb_sample){ t, 1 };
+    ru_series both[2] = { gone, span };
+    size_t len;
+    void *b = ru_encode_v1(both, 2, &len);
+    assert_int_equal(ru_post(&a, "/api/v1/receive", b, len, V1, &r), 204);
+    free(b);
+    /* wait until the head dropped "gone" (one series left) */
+    bool dropped = false;
+    for (int i = 0; i < 100 && !dropped; i++) {
+        usleep(100000);
+        assert_int_equal(ru_get(&a, "/metrics", &r), 200);
+        dropped = strstr(r.body, "aion_receive_head_series{tenant=\"default-tenant\"} 1\n") != NULL;
+    }
+    assert_true(dropped);
+    ru_series back = { .labels = { "__name__", "gone", NULL }, .samples = { { now, 3 } }, .nsamples = 1 };
+    b = ru_encode_v1(&back, 1, &len);
+    assert_int_equal(ru_post(&a, "/api/v1/receive", b, len, V1, &r), 204);
+    free(b);
+    assert_int_equal(ru_stop(&a, SIGKILL), 128 + SIGKILL); /* from the WAL, not a flush */
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/data/receive/default-tenant", a.dir);
+    prompb_sample got[64];
+    const char *gl[] = { "__name__", "gone", NULL };
+    assert_int_equal(ru_read_series(dir, gl, got, 64), 3);
+    assert_true(got[0].value == 1 && got[1].value == 2 && got[2].value == 3);
+    assert_int_equal(got[2].timestamp_ms, now);
+    const char *sl[] = { "__name__", "span", NULL };
+    assert_int_equal(ru_read_series(dir, sl, got, 64), (int)span.nsamples);
+    ru_cleanup(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shipper),
         cmocka_unit_test(test_retry_and_retention),
         cmocka_unit_test(test_kill9),
+        cmocka_unit_test(test_series_removed_and_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
