@@ -204,6 +204,57 @@ static void test_encoder_roundtrip(void **state)
     prompb_write_request_free(&r);
 }
 
+/* The incremental encoder produces exactly the batch encoder's bytes, and
+ * its snappy body decodes back. */
+static void test_incremental_encoder(void **state)
+{
+    uint64_t rng = 4711;
+    ref_shape sh = {12, 10, 5, 1};
+    prompb_write_request r, back;
+    prompb_write_request_init(&r);
+    prompb_write_request_init(&back);
+    prompb_write_encoder enc = {0};
+    prompb_buf batch = {0}, z = {0}, raw = {0};
+    for (int it = 0; it < 300; it++) {
+        ref_arena a = {0};
+        Prometheus__WriteRequest *w = ref_random_v1(&a, &rng, &sh);
+        size_t len;
+        uint8_t *b = ref_pack(&w->base, &len);
+        assert_int_equal(prompb_write_decode_v1(&r, b, len, NULL), 0);
+        prompb_series_data *sd = calloc(r.series_count + 1, sizeof(*sd));
+        for (size_t i = 0; i < r.series_count; i++) {
+            const prompb_series *s = &r.series[i];
+            sd[i] = (prompb_series_data){prompb_series_labels(&r, s), s->labels_count,
+                                         prompb_series_samples(&r, s), s->samples_count};
+            assert_int_equal(prompb_write_encoder_add(&enc, sd[i].labels, sd[i].label_count,
+                                                      sd[i].samples, sd[i].sample_count, NULL),
+                             0);
+        }
+        assert_int_equal(enc.series, r.series_count);
+        assert_int_equal(enc.samples, r.sample_count);
+        assert_int_equal(prompb_write_encode_v1(sd, r.series_count, &batch, NULL), 0);
+        assert_int_equal(enc.buf.len, batch.len);
+        if (batch.len)
+            assert_memory_equal(enc.buf.data, batch.data, batch.len);
+        assert_int_equal(prompb_write_encoder_flush_snappy(&enc, &z, NULL), 0);
+        assert_int_equal(enc.buf.len, 0);
+        assert_int_equal(enc.series, 0);
+        assert_int_equal(prompb_snappy_uncompress(z.data, z.len, 1 << 26, &raw, NULL), 0);
+        assert_int_equal(prompb_write_decode_v1(&back, raw.data, raw.len, NULL), 0);
+        assert_int_equal(back.sample_count, r.sample_count);
+        assert_memory_equal(back.samples, r.samples, r.sample_count * sizeof(prompb_sample));
+        free(sd);
+        free(b);
+        ref_arena_free(&a);
+    }
+    prompb_write_encoder_free(&enc);
+    prompb_buf_free(&batch);
+    prompb_buf_free(&z);
+    prompb_buf_free(&raw);
+    prompb_write_request_free(&r);
+    prompb_write_request_free(&back);
+}
+
 /* v2 encoder: protoc-c unpacks it (symbols[0] "", no duplicate symbols),
  * and our v2 decoder gives back exactly the labels and samples encoded. */
 static void test_encoder_v2_roundtrip(void **state)
@@ -369,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_differential_v2),
         cmocka_unit_test(test_encoder_roundtrip),
         cmocka_unit_test(test_encoder_v2_roundtrip),
+        cmocka_unit_test(test_incremental_encoder),
         cmocka_unit_test(test_stale_marker_bits),
         cmocka_unit_test(test_truncation_every_offset),
     };

@@ -110,6 +110,46 @@ int prompb_write_encode_v1(const prompb_series_data *series, size_t n, prompb_bu
     return 0;
 }
 
+int prompb_write_encoder_add(prompb_write_encoder *e, const prompb_label *labels,
+                             size_t label_count, const prompb_sample *samples,
+                             size_t sample_count, prompb_error *err)
+{
+    prompb_series_data sd = {labels, label_count, samples, sample_count};
+    size_t body = series_body_size(&sd), need = e->buf.len + field_size(body);
+    if (prompb_buf_reserve(&e->buf, need))
+        return nomem(err, need);
+    uint8_t *p = (uint8_t *)e->buf.data + e->buf.len;
+    *p++ = 0x0a;                                        /* timeseries = 1 */
+    p = wire_put_varint(p, body);
+    p = put_series_body(p, &sd);
+    e->buf.len = (size_t)(p - (uint8_t *)e->buf.data);
+    e->series++;
+    e->samples += sample_count;
+    return 0;
+}
+
+int prompb_write_encoder_flush_snappy(prompb_write_encoder *e, prompb_buf *out,
+                                      prompb_error *err)
+{
+    int rc = prompb_snappy_compress(e->buf.data ? e->buf.data : "", e->buf.len, out, err);
+    if (rc == 0)
+        prompb_write_encoder_reset(e);
+    return rc;
+}
+
+void prompb_write_encoder_reset(prompb_write_encoder *e)
+{
+    e->buf.len = 0;
+    e->series = 0;
+    e->samples = 0;
+}
+
+void prompb_write_encoder_free(prompb_write_encoder *e)
+{
+    prompb_buf_free(&e->buf);
+    e->series = e->samples = 0;
+}
+
 int prompb_write_encode_v1_snappy(const prompb_series_data *series, size_t n,
                                   prompb_buf *scratch, prompb_buf *out, prompb_error *err)
 {

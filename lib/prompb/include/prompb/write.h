@@ -184,6 +184,28 @@ int prompb_write_encode_v1(const prompb_series_data *series, size_t n, prompb_bu
 int prompb_write_encode_v1_snappy(const prompb_series_data *series, size_t n,
                                   prompb_buf *scratch, prompb_buf *out, prompb_error *err);
 
+/* Incremental 1.0 encoder: a WriteRequest is a plain sequence of
+ * TimeSeries fields, so series can be appended one at a time while their
+ * label views are valid (e.g. from an exposition-parser callback) without
+ * copying them. Zero-initialise ({0}); owns its buffer; one thread at a time.
+ * The encoded bytes are e->buf.data[0 .. e->buf.len). */
+typedef struct {
+    prompb_buf buf;
+    size_t series;     /* series appended since the last reset */
+    size_t samples;
+} prompb_write_encoder;
+
+/* Appends one series (labels as given, the caller sorts). 0 or -ENOMEM. */
+int prompb_write_encoder_add(prompb_write_encoder *e, const prompb_label *labels,
+                             size_t label_count, const prompb_sample *samples,
+                             size_t sample_count, prompb_error *err);
+/* Snappy-compresses what was appended into out (a remote-write body), then
+ * resets the encoder (keeping its buffer). 0 or -ENOMEM. */
+int prompb_write_encoder_flush_snappy(prompb_write_encoder *e, prompb_buf *out,
+                                      prompb_error *err);
+void prompb_write_encoder_reset(prompb_write_encoder *e);
+void prompb_write_encoder_free(prompb_write_encoder *e);
+
 /* Encodes an io.prometheus.write.v2.Request (uncompressed) into out: every
  * label name and value is interned once into the symbols table (symbols[0]
  * is ""), labels_refs are packed, samples keep their bit patterns. No
