@@ -59,7 +59,8 @@ static inline uint64_t mix_bytes(uint64_t h, const char *p, size_t n)
         n -= 8;
     }
     uint64_t w = 0;
-    memcpy(&w, p, n);
+    for (size_t i = 0; i < n; i++) /* a loop, not a variable-size memcpy call */
+        w |= (uint64_t)(unsigned char)p[i] << (8 * i);
     h = rotl(h ^ ((w ^ n) * k), 31) * 0x94d049bb133111ebULL;
     return h;
 }
