@@ -262,6 +262,18 @@ static void test_body_limit(void **state)
     memcpy(raw + n, body, sizeof(body));
     strcpy(raw + n + sizeof(body), "\r\n0\r\n\r\n");
     assert_int_equal(th_roundtrip(port, raw, resp, sizeof(resp)), 413);
+    /* announced too large with Expect: 100-continue: refused before the body is sent */
+    assert_int_equal(th_roundtrip(port, "POST /headers HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                                        "Expect: 100-continue\r\nContent-Length: 5000\r\n\r\n", resp, sizeof(resp)), 413);
+    /* acceptable size: 100 Continue, then the body, then the answer */
+    int fd = th_connect(port);
+    const char *hdr = "POST /headers HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
+    assert_int_equal(th_send(fd, hdr, strlen(hdr)), 0);
+    assert_int_equal(th_read_response(fd, resp, sizeof(resp), 3000), 100);
+    assert_int_equal(th_send(fd, "hello", 5), 0);
+    assert_int_equal(th_read_response(fd, resp, sizeof(resp), 3000), 200);
+    assert_non_null(strstr(th_body(resp), "body=5:hello"));
+    close(fd);
     /* exactly at the limit is fine */
     n = snprintf(raw, sizeof(raw), "POST /headers HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 1000\r\n\r\n");
     memcpy(raw + n, body, 1000);
