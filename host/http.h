@@ -11,7 +11,9 @@
  *   host_http_init            - empty server (no listener yet)
  *   host_http_add_listener    - once per configured listener
  *   host_http_route / host_http_middleware  - during plugin init
+ *   (host_http_set_max_inflight_bytes) - optional, before start
  *   host_http_start           - binds sockets, starts I/O threads
+ *   (host_http_reload_tls)    - optional, e.g. on SIGHUP
  *   host_http_stop_accepting  - step one of SIGTERM: listening sockets closed
  *   host_http_shutdown        - waits for in-flight requests (deadline), stops I/O threads
  *   (host_workers_stop)       - after this, no handler can still be running
@@ -23,8 +25,9 @@
  * have exactly the aion_api signatures and semantics of sdk/include/aion/plugin.h
  * and may go straight into the table. They are called by the one thread
  * that currently owns the request (the handler's, or whoever it handed the
- * request to); the reply may come from any thread. After a reply the
- * request is gone.
+ * request to); the reply may come from any thread. Strings, arrays and the
+ * body they return are owned by the request; after the reply the request
+ * and all of them are gone.
  */
 #ifndef AION_HOST_HTTP_H
 #define AION_HOST_HTTP_H
