@@ -551,27 +551,43 @@ int main(void)
     fputs("global:\n  scrape_interval: 1h\n", f);
     fclose(f);
 
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        char a1[300], a2[300], a3[100];
-        snprintf(a1, sizeof a1, "--config.file=%s", cfg);
-        snprintf(a2, sizeof a2, "--storage.tsdb.path=%s", data);
-        snprintf(a3, sizeof a3, "--web.listen-address=%s", listen);
-        execl(bin, bin, a1, a2, a3, (char *)NULL);
-        _exit(127);
-    }
+    /* A free port can be taken before prometheus binds it: retry a few times. */
+    pid_t pid = -1;
     int rc = 1;
     sbuf body = {0};
     bool ready = false;
-    for (int i = 0; i < 300 && !ready; i++) {
-        ready = http("GET", "/-/ready", NULL, &body) == 200;
-        if (!ready)
-            usleep(100000);
+    for (int attempt = 0; attempt < 3 && !ready; attempt++) {
+        if (attempt > 0 && (port = free_port()) < 0)
+            break;
+        snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+        pid = fork();
+        if (pid == 0) {
+            int fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd >= 0) {
+                dup2(fd, 1);
+                dup2(fd, 2);
+            }
+            char a1[300], a2[300], a3[100];
+            snprintf(a1, sizeof a1, "--config.file=%s", cfg);
+            snprintf(a2, sizeof a2, "--storage.tsdb.path=%s", data);
+            snprintf(a3, sizeof a3, "--web.listen-address=%s", listen);
+            execl(bin, bin, a1, a2, a3, (char *)NULL);
+            _exit(127);
+        }
+        for (int i = 0; i < 300 && !ready; i++) {
+            ready = http("GET", "/-/ready", NULL, &body) == 200;
+            if (!ready && waitpid(pid, NULL, WNOHANG) == pid) {
+                pid = -1; /* exited, e.g. the port was taken */
+                break;
+            }
+            if (!ready)
+                usleep(100000);
+        }
+        if (!ready && pid > 0) {
+            kill(pid, SIGTERM);
+            waitpid(pid, NULL, 0);
+            pid = -1;
+        }
     }
     if (!ready) {
         fprintf(stderr, "prometheus did not become ready (see %s)\n", logf);
@@ -613,8 +629,10 @@ int main(void)
     rc = mismatches == 0 && compared > 6000 && multiline > 100 ? 0 : 1;
 done:
     free(body.s);
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+    }
     if (rc == 0)
         nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
     else
