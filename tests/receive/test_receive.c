@@ -213,6 +213,27 @@ static void test_conflicts_tenants_v2(void **state)
     free(b);
     assert_non_null(strcasestr(r.headers, "X-Prometheus-Remote-Write-Samples-Written: 6"));
     assert_non_null(strcasestr(r.headers, "X-Prometheus-Remote-Write-Histograms-Written: 0"));
+    /* 2.0 series problems: a symbol reference out of range, native histograms */
+    static const uint8_t badref[] = {
+        0x22, 0x00, 0x22, 0x08, '_', '_', 'n', 'a', 'm', 'e', '_', '_', 0x22, 0x01, 'x',
+        0x2a, 0x12, 0x0a, 0x02, 0x01, 0x09, 0x12, 0x0c, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0xe8, 0x07,
+    };
+    b = ru_snappy(badref, sizeof badref, &len);
+    assert_int_equal(ru_post(&a, "/api/v1/write", b, len, v2h, &r), 400);
+    free(b);
+    if (!strstr(r.body, prompb_code_str(PROMPB_ERR_BAD_REF)))
+        fprintf(stderr, "badref: %s\n", r.body);
+    assert_non_null(strstr(r.body, prompb_code_str(PROMPB_ERR_BAD_REF)));
+    assert_non_null(strcasestr(r.headers, "X-Prometheus-Remote-Write-Samples-Written: 0"));
+    static const uint8_t histo[] = {
+        0x22, 0x00, 0x22, 0x08, '_', '_', 'n', 'a', 'm', 'e', '_', '_', 0x22, 0x01, 'h',
+        0x2a, 0x0b, 0x0a, 0x02, 0x01, 0x02, 0x1a, 0x05, 0x08, 0x01, 0x78, 0xe8, 0x07,
+    };
+    b = ru_snappy(histo, sizeof histo, &len);
+    assert_int_equal(ru_post(&a, "/api/v1/write", b, len, v2h, &r), 400);
+    free(b);
+    assert_non_null(strstr(r.body, "native histograms are not supported"));
+    assert_non_null(strcasestr(r.headers, "X-Prometheus-Remote-Write-Histograms-Written: 0"));
     /* 2.0 partial write: 409 with the count of what was written */
     v2[0].samples[0] = (prompb_sample){ T - 1000, 1 };   /* out of order now */
     v2[0].samples[1] = (prompb_sample){ T + 3000, 7 };
