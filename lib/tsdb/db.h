@@ -53,7 +53,7 @@ void tsdb_db_logf(const tsdb_db *db, tsdb_log_level lvl, const char *fmt, ...)
  * segment seen (-1 if none). */
 int tsdb_db_replay_wal(tsdb_db *db, int64_t *last_seg, char *err, size_t errlen);
 
-/* Head series set over [mint, maxt] as the snapshot sees it (tsdb_head_select.c;
+/* Head series set over [mint, maxt] as the snapshot sees it (head_select.c;
  * sn NULL: the current state). Caller holds head gc (read). */
 int tsdb_head_select(head *h, head_snapshot *sn, int64_t mint, int64_t maxt, const labels_matcher *const *ms,
                 size_t nm, tsdb_series_set **out);

@@ -14,12 +14,14 @@
  *    different series mostly take different stripes.
  *  - h->idx_lock (rwlock): postings + interned strings; write-held briefly
  *    when a series is created or deleted, read-held by lookups.
- *  - h->iso (rwlock, writer-preferring): read-held while a commit applies its samples, write-held
- *    while a querier registers its snapshot (tsdb_head_snapshot_new), so a
+ *  - h->iso (rwlock, writer-preferring): read-held while a commit applies
+ *    its samples, write-held while a querier registers its snapshot
+ *    (tsdb_head_snapshot_new), so a
  *    querier sees every commit before its creation and none after: commits
  *    numbered >= the snapshot's seq save the state a series had before they
  *    first change it into the snapshot (copy on write, see tsdb_head_cow).
- * Lock order: gc -> iso -> stripe -> idx_lock.
+ * Lock order: gc -> iso -> stripe -> idx_lock, and stripe -> snapshot mu;
+ * sorted_mu (the broad-select cache) is taken alone.
  * The id table (by ref) is read without locks (atomics); entries change only
  * under a stripe lock (insert) or gc write lock (delete).
  */
@@ -261,7 +263,7 @@ int tsdb_head_mark_take(const head_series *s, int64_t mint, int64_t maxt, head_m
 int tsdb_head_mark_chunks(const head_mark *m, int64_t mint, int64_t maxt, tsdb_chunk **chunks,
                      size_t *cap, uint8_t **scratch, size_t *scratch_cap);
 
-/* Snapshots (tsdb_head_select.c). new/free take iso for writing. */
+/* Snapshots (head_select.c). new/free take iso for writing. */
 head_snapshot *tsdb_head_snapshot_new(head *h, int64_t mint, int64_t maxt);
 void tsdb_head_snapshot_free(head *h, head_snapshot *sn);
 /* Commit `seq` is about to change s (stripe lock held, iso read-held):
