@@ -1,7 +1,11 @@
 /* PromQL parser entry points (Prometheus 2.42 promql/parser behaviour).
  *
  * All functions are pure over their input buffer, keep no global mutable
- * state and are safe to call from several threads at once.
+ * state and are safe to call from several threads at once. Regex matchers
+ * are validated with lib/labels (Go RE2 syntax and error texts, as
+ * Prometheus); the tree keeps them as strings for the evaluator to compile.
+ * Accepted queries, printed forms and error texts are checked against the
+ * real Prometheus 2.42 by tests/promql/test_parser_prometheus.c.
  */
 #ifndef PROMQL_PARSE_H
 #define PROMQL_PARSE_H
@@ -32,7 +36,8 @@ extern "C" {
 typedef struct promql_parse_error {
     size_t pos_start, pos_end; /* byte range in the input the error is about */
     int line, col;             /* 1-based, from pos_start; col counts bytes */
-    /* The bare message, e.g. `unexpected end of input in aggregation`. */
+    /* The bare message, e.g. `unexpected end of input in aggregation`
+     * (truncated if longer, e.g. when it quotes a huge literal). */
     char msg[512];
     /* The full Prometheus text: `1:12: parse error: <msg>`. */
     char text[600];
