@@ -1,7 +1,9 @@
 /* receive end to end: the real aiond with receive.so over real sockets.
  * Requests are built with lib/prompb's 1.0 encoder and a hand-written 2.0
  * encoder; what was stored is read back with lib/tsdb after aiond stopped. */
+#include <curl/curl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <math.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -454,14 +456,93 @@ static void test_store_service(void **state)
     ru_cleanup(&a);
 }
 
+/* Writers on several tenants at once (tenants created concurrently) while
+ * the store service is read: nothing lost, nothing crosses tenants. */
+typedef struct conc_arg {
+    ru_aiond *a;
+    int id;
+    int64_t t0;
+    int fails;
+} conc_arg;
+
+static void *conc_writer(void *p)
+{
+    conc_arg *c = p;
+    char idv[8], hdr[64];
+    snprintf(idv, sizeof idv, "%d", c->id);
+    snprintf(hdr, sizeof hdr, "THANOS-TENANT: t%d", c->id % 3);
+    const char *h[] = { "Content-Encoding: snappy", hdr, NULL };
+    for (int k = 0; k < 60; k++) {
+        ru_series s = { .labels = { "__name__", "conc", "writer", idv, NULL } };
+        for (int j = 0; j < 5; j++)
+            s.samples[s.nsamples++] = (prompb_sample){ c->t0 + (k * 5 + j) * 1000, k * 5 + j };
+        size_t len;
+        void *b = ru_encode_v1(&s, 1, &len);
+        ru_resp *r = malloc(sizeof *r);
+        if (ru_post(c->a, "/api/v1/receive", b, len, h, r) != 204)
+            c->fails++;
+        free(r);
+        free(b);
+    }
+    return NULL;
+}
+
+static void test_concurrent(void **state)
+{
+    (void)state;
+    ru_aiond a;
+    ru_init(&a, "concurrent");
+    char others[900];
+    snprintf(others, sizeof others, "{ name = \"probe\"; path = \"%s\"; },", ru_test_plugin("storeprobe"));
+    ru_start_with(&a, "", others);
+    enum { W = 6 };
+    conc_arg args[W];
+    pthread_t th[W];
+    int64_t t0 = ru_now_ms() - 600000;
+    for (int i = 0; i < W; i++) {
+        args[i] = (conc_arg){ &a, i, t0, 0 };
+        assert_int_equal(pthread_create(&th[i], NULL, conc_writer, &args[i]), 0);
+    }
+    static ru_resp r;
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(ru_get(&a, "/probe/select?m=__name__%3Dconc", &r), 200);
+        assert_null(strstr(r.body, "error"));
+        assert_int_equal(ru_get(&a, "/probe/values?name=tenant_id", &r), 200);
+    }
+    for (int i = 0; i < W; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].fails, 0);
+    }
+    assert_int_equal(ru_get(&a, "/probe/values?name=tenant_id", &r), 200);
+    assert_string_equal(r.body, "t0\nt1\nt2\n");
+    assert_int_equal(ru_stop(&a, SIGTERM), 0);
+    for (int i = 0; i < W; i++) {
+        char dir[700], idv[8], tn[8];
+        snprintf(tn, sizeof tn, "t%d", i % 3);
+        tenant_dir(&a, tn, dir, sizeof dir);
+        snprintf(idv, sizeof idv, "%d", i);
+        const char *l[] = { "__name__", "conc", "writer", idv, NULL };
+        static prompb_sample got[400];
+        assert_int_equal(ru_read_series(dir, l, got, 400), 300);
+        for (int k = 0; k < 300; k++)
+            assert_true(got[k].value == k);
+        assert_int_equal(ru_count_series(dir), 2);
+    }
+    ru_cleanup(&a);
+}
+
 int main(void)
 {
+    curl_global_init(CURL_GLOBAL_ALL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_conflicts_tenants_v2),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_memory_budget),
         cmocka_unit_test(test_store_service),
+        cmocka_unit_test(test_concurrent),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
 }
