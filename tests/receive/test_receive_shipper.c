@@ -109,8 +109,10 @@ static void test_shipper(void **state)
              "bucket = { type = \"FILESYSTEM\"; config = { directory = \"%s\"; }; };\n"
              "block_duration = \"1m\"; maintenance_interval = \"100ms\"; retention = \"0\";",
              bucket);
-    ru_start(&a, conf);
-    ru_resp r;
+    char others[900];
+    snprintf(others, sizeof others, "{ name = \"probe\"; path = \"%s\"; },", ru_test_plugin("storeprobe"));
+    ru_start_with(&a, conf, others);
+    static ru_resp r;
     /* 12 minutes of one sample per 10 s: the head spans far more than 1.5 blocks */
     int64_t now = ru_now_ms(), t0 = now - 12 * 60000;
     ru_series s = { .labels = { "__name__", "shipped", "job", "x", NULL } };
@@ -183,6 +185,12 @@ static void test_shipper(void **state)
     usleep(600000);
     assert_int_equal(ru_get(&a, "/metrics", &r), 200);
     assert_null(strstr(r.body, "aion_receive_shipper_uploads_total{tenant=\"default-tenant\"} 1"));
+    /* the store service reads the local blocks (the head is empty after the flush) */
+    assert_int_equal(ru_get(&a, "/probe/select?m=job%3Dx", &r), 200);
+    const char *pfx = "{__name__=\"shipped\", job=\"x\", receive_replica=\"0\", tenant_id=\"default-tenant\"}";
+    assert_int_equal(strncmp(r.body, pfx, strlen(pfx)), 0);
+    assert_int_equal(count_str(r.body, ":"), total);
+    assert_int_equal(count_str(r.body, "\n"), 1);
     assert_int_equal(ru_stop(&a, SIGTERM), 0);
     log = ru_read_file(a.log);
     assert_int_equal(count_str(log, "uploaded block"), uploads);
