@@ -45,9 +45,13 @@ void tsdb_gclock_rdlock(gclock *l)
 {
     int *held = hold_count(l, true);
     pthread_mutex_lock(&l->mu);
-    if (!held || *held == 0) /* a nested hold never waits: the writer waits for it anyway */
-        while (l->writer || l->waiting)
-            pthread_cond_wait(&l->cv, &l->mu);
+    /* a nested hold does not queue behind a waiting writer (that writer
+     * waits for this thread's first hold anyway); nobody enters while a
+     * writer holds the lock (an appender committed from another thread
+     * than it started in leaves a stale count behind) */
+    bool nested = held && *held > 0;
+    while (l->writer || (l->waiting && !nested))
+        pthread_cond_wait(&l->cv, &l->mu);
     l->readers++;
     pthread_mutex_unlock(&l->mu);
     if (held)
