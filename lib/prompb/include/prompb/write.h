@@ -1,6 +1,6 @@
 /* Remote write: zero-copy decoders for prometheus.WriteRequest (1.0) and
- * io.prometheus.write.v2.Request (2.0), a separate validation pass, and the
- * 1.0 encoder.
+ * io.prometheus.write.v2.Request (2.0), a separate validation pass (label
+ * rules and optional limits), and encoders (1.0 whole or incremental, 2.0).
  *
  * Typical receive path:
  *     prompb_buf body = {0};               // reused per connection/worker
@@ -17,9 +17,10 @@
  *     separately.
  *   - The arrays (series, labels, samples, symbols) live in one allocation
  *     owned by the prompb_write_request, reused and grown by later decodes
- *     (at most one malloc per decode, none once large enough). A new decode
- *     invalidates the arrays of the previous one. prompb_write_request_free
- *     releases it.
+ *     (at most one malloc per decode, none once large enough; a warm request
+ *     decodes in one pass). A new decode invalidates the arrays of the
+ *     previous one. prompb_write_request_free releases it.
+ *   - Encoders only read their inputs and write caller-owned prompb_bufs.
  * Thread-safety: a prompb_write_request is used by one thread at a time;
  * decoding and validation have no global state.
  */
