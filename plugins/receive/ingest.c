@@ -289,11 +289,22 @@ int recv_on_write(const char *topic, aion_msg *msg, void *result, void *arg)
     int64_t maxt = api->now_ms() + r->future_window_ms;
     uint64_t stored = 0, ooo = 0, dup = 0, old = 0, future = 0, limited = 0, refused_series = 0;
     int fatal = 0;
+    /* keys are computed a window ahead and their cache slots prefetched, so
+     * the table's cache misses overlap instead of stalling one by one */
+    enum { AHEAD = 16 };
+    uint64_t kh1[AHEAD], kh2[AHEAD];
     for (size_t i = 0; i < wb->nseries && !fatal; i++) {
         const aion_series *s = &wb->series[i];
         const labels_label *ls = (const labels_label *)(const void *)s->labels;
-        uint64_t h1, h2;
-        recv_refcache_hash(ls, s->nlabels, &h1, &h2);
+        if (i % AHEAD == 0) {
+            for (size_t j = i; j < wb->nseries && j < i + AHEAD; j++) {
+                const aion_series *sj = &wb->series[j];
+                recv_refcache_hash((const labels_label *)(const void *)sj->labels, sj->nlabels,
+                                   &kh1[j - i], &kh2[j - i]);
+                recv_refcache_prefetch(t->refs, kh1[j - i]);
+            }
+        }
+        uint64_t h1 = kh1[i % AHEAD], h2 = kh2[i % AHEAD];
         tsdb_ref ref = recv_refcache_get(t->refs, h1, h2);
         bool learned = ref != 0; /* a hit needs no put */
         for (uint32_t k = 0; k < s->nsamples; k++) {

@@ -103,6 +103,17 @@ static stripe *stripe_of(recv_refcache *c, uint64_t h1)
     return &c->s[(h1 >> 58) & (STRIPES - 1)];
 }
 
+void recv_refcache_prefetch(recv_refcache *c, uint64_t h1)
+{
+    /* a hint without the lock: e and cap may be stale, even freed; a
+     * prefetch never faults, and get() re-reads them under the lock */
+    stripe *s = stripe_of(c, h1);
+    entry *e = __atomic_load_n(&s->e, __ATOMIC_RELAXED);
+    size_t cap = __atomic_load_n(&s->cap, __ATOMIC_RELAXED);
+    if (e && cap)
+        __builtin_prefetch(&e[h1 & (cap - 1)]);
+}
+
 uint64_t recv_refcache_get(recv_refcache *c, uint64_t h1, uint64_t h2)
 {
     stripe *s = stripe_of(c, h1);
@@ -151,9 +162,10 @@ void recv_refcache_put(recv_refcache *c, uint64_t h1, uint64_t h2, uint64_t ref)
         for (size_t i = 0; i < s->cap; i++)
             if (s->e[i].ref)
                 insert(ne, nc, s->e[i].h1, s->e[i].h2, s->e[i].ref);
-        free(s->e);
-        s->e = ne;
-        s->cap = nc;
+        entry *old = s->e;
+        __atomic_store_n(&s->e, ne, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->cap, nc, __ATOMIC_RELAXED);
+        free(old);
     }
     size_t m = s->cap - 1;
     bool fresh = true;
@@ -190,9 +202,11 @@ void recv_refcache_trim(recv_refcache *c, size_t live_series)
     for (int i = 0; i < STRIPES; i++) {
         stripe *s = &c->s[i];
         pthread_mutex_lock(&s->mu);
-        free(s->e);
-        s->e = NULL;
-        s->cap = s->n = 0;
+        entry *old = s->e;
+        __atomic_store_n(&s->cap, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->e, NULL, __ATOMIC_RELAXED);
+        s->n = 0;
+        free(old);
         pthread_mutex_unlock(&s->mu);
     }
 }

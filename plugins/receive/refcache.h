@@ -16,6 +16,8 @@ recv_refcache *recv_refcache_new(void);            /* NULL on allocation failure
 void recv_refcache_free(recv_refcache *c);          /* NULL is ok */
 /* The cache key of a sorted label set (two independent 64-bit hashes). */
 void recv_refcache_hash(const labels_label *ls, size_t n, uint64_t *h1, uint64_t *h2);
+/* Starts loading the entry for h1 into the cache (a hint; no lock). */
+void recv_refcache_prefetch(recv_refcache *c, uint64_t h1);
 /* The cached ref, or 0. */
 uint64_t recv_refcache_get(recv_refcache *c, uint64_t h1, uint64_t h2);
 /* Remembers (or replaces) a ref; silently does nothing without memory. */
