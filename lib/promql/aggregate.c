@@ -26,6 +26,8 @@ typedef struct aggctx {
     const char *vlabel; /* count_values */
     size_t vlabel_len;
     pq_map in2gid;   /* input lset -> gid */
+    uint32_t *srcgid; /* input series index -> gid + 1 (0: not yet known) */
+    size_t nsrc;
     pq_map g2gid;    /* group lset -> gid */
     pq_map vstr;     /* count_values: value bits -> formatted string (arena) */
     group *groups;
@@ -219,6 +221,8 @@ static int step_agg(pq_ev *ev, void *ctx, pq_vec *in, size_t nin, int64_t ts, si
             if (!g)
                 return pq_oom(q);
             PQ_TRY(gid_for_group(q, c, g, &gid));
+        } else if (s->src < c->nsrc && c->srcgid[s->src]) {
+            gid = c->srcgid[s->src] - 1;
         } else {
             uint64_t *slot = pq_map_get(&c->in2gid, pq_ptrkey(s->m));
             if (slot) {
@@ -234,6 +238,8 @@ static int step_agg(pq_ev *ev, void *ctx, pq_vec *in, size_t nin, int64_t ts, si
                     return pq_oom(q);
                 *slot = gid;
             }
+            if (s->src < c->nsrc)
+                c->srcgid[s->src] = (uint32_t)gid + 1;
         }
         group *g = &c->groups[gid];
         if (g->stamp != stamp) {
@@ -414,6 +420,14 @@ int pq_eval_aggregate(pq_ev *ev, const promql_node *n, pq_val *out)
     }
     if ((rc = pq_eval(ev, n->aggregate.expr, &args[nargs++])) < 0)
         goto done;
+    if (args[nargs - 1].kind == PQ_VECTOR && args[nargs - 1].ns) {
+        c.nsrc = args[nargs - 1].ns;
+        c.srcgid = calloc(c.nsrc, sizeof *c.srcgid);
+        if (!c.srcgid) {
+            rc = pq_oom(q);
+            goto done;
+        }
+    }
     rc = pq_range_eval(ev, args, nargs, step_agg, &c, out);
 done:
     pq_val_release(q, &args[0]);
@@ -430,5 +444,6 @@ done:
     pq_lb_free(&c.lb);
     free(c.grouping);
     free(c.cvgrouping);
+    free(c.srcgid);
     return rc;
 }

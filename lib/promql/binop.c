@@ -58,6 +58,9 @@ typedef struct binctx {
     rm_entry *rm;
     size_t nrm, caprm;
     pq_lb lb;
+    uint64_t *sc[2];  /* per-side signature by input series index */
+    uint8_t *known[2];
+    size_t nsrc[2];
 } binctx;
 
 static bool in_list(char *const *names, size_t n, const char *s, size_t len)
@@ -89,6 +92,22 @@ static int signature(pq_query *q, binctx *c, const pq_lset *m, uint64_t *out)
     }
     *slot = labels_hash(tmp, k);
     *out = *slot;
+    return 0;
+}
+
+/* Signature of sample i of a side's vector, cached by input series index. */
+static int sig_at(pq_query *q, binctx *c, const pq_vec *v, int side, size_t i, uint64_t *out)
+{
+    uint32_t src = v->s[i].src;
+    if (src < c->nsrc[side] && c->known[side][src]) {
+        *out = c->sc[side][src];
+        return 0;
+    }
+    PQ_TRY(signature(q, c, v->s[i].m, out));
+    if (src < c->nsrc[side]) {
+        c->sc[side][src] = *out;
+        c->known[side][src] = 1;
+    }
     return 0;
 }
 
@@ -221,8 +240,9 @@ static int step_set(pq_ev *ev, void *ctx, pq_vec *in, size_t nin, int64_t ts, si
     }
     pq_map_clear(&c->right);
     pq_vec *setside = c->op == PROMQL_OP_OR ? l : r;
+    int sside = c->op == PROMQL_OP_OR ? 0 : 1;
     for (size_t i = 0; i < setside->n; i++) {
-        PQ_TRY(signature(q, c, setside->s[i].m, &sig));
+        PQ_TRY(sig_at(q, c, setside, sside, i, &sig));
         if (!pq_map_put(&c->right, sig, &isnew))
             return pq_oom(q);
         if (c->op == PROMQL_OP_OR && pq_vec_push(out, l->s[i].m, l->s[i].v, ts) < 0)
@@ -230,7 +250,7 @@ static int step_set(pq_ev *ev, void *ctx, pq_vec *in, size_t nin, int64_t ts, si
     }
     pq_vec *scan = c->op == PROMQL_OP_OR ? r : l;
     for (size_t i = 0; i < scan->n; i++) {
-        PQ_TRY(signature(q, c, scan->s[i].m, &sig));
+        PQ_TRY(sig_at(q, c, scan, 1 - sside, i, &sig));
         bool found = pq_map_get(&c->right, sig) != NULL;
         bool take = c->op == PROMQL_OP_AND ? found : !found;
         if (take && pq_vec_push(out, scan->s[i].m, scan->s[i].v, ts) < 0)
@@ -257,8 +277,9 @@ static int step_vector_vector(pq_ev *ev, void *ctx, pq_vec *in, size_t nin, int6
     pq_map_clear(&c->matched);
     uint64_t sig;
     bool isnew;
+    int lside = otm ? 1 : 0;
     for (size_t i = 0; i < rhs->n; i++) {
-        PQ_TRY(signature(q, c, rhs->s[i].m, &sig));
+        PQ_TRY(sig_at(q, c, rhs, 1 - lside, i, &sig));
         uint64_t *slot = pq_map_put(&c->right, sig, &isnew);
         if (!slot)
             return pq_oom(q);
@@ -278,7 +299,7 @@ static int step_vector_vector(pq_ev *ev, void *ctx, pq_vec *in, size_t nin, int6
         *slot = i;
     }
     for (size_t i = 0; i < lhs->n; i++) {
-        PQ_TRY(signature(q, c, lhs->s[i].m, &sig));
+        PQ_TRY(sig_at(q, c, lhs, lside, i, &sig));
         uint64_t *slot = pq_map_get(&c->right, sig);
         if (!slot)
             continue;
@@ -373,6 +394,15 @@ int pq_eval_binary(pq_ev *ev, const promql_node *n, pq_val *out)
         static const promql_vector_matching dflt_set = {.card = PROMQL_CARD_MANY_TO_MANY};
         if (!c.vm)
             c.vm = promql_binop_is_set(c.op) ? &dflt_set : &dflt;
+        for (int side = 0; side < 2; side++) {
+            c.nsrc[side] = args[side].ns;
+            c.sc[side] = malloc((args[side].ns + 1) * sizeof(uint64_t));
+            c.known[side] = calloc(args[side].ns + 1, 1);
+            if (!c.sc[side] || !c.known[side]) {
+                rc = pq_oom(q);
+                goto done;
+            }
+        }
         if (promql_binop_is_set(c.op))
             rc = pq_range_eval(ev, args, 2, step_set, &c, out);
         else
@@ -411,5 +441,9 @@ done:
     pq_map_free(&c.rmidx);
     free(c.rm);
     pq_lb_free(&c.lb);
+    for (int side = 0; side < 2; side++) {
+        free(c.sc[side]);
+        free(c.known[side]);
+    }
     return rc;
 }

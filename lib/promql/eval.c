@@ -323,6 +323,7 @@ int pq_range_eval(pq_ev *ev, pq_val *args, size_t nargs, pq_stepfn fn, void *ctx
                             rc = pq_oom(q);
                             goto done;
                         }
+                        in[i].s[in[i].n - 1].src = (uint32_t)j;
                         cur[i][j] = c + 1;
                     }
                 }

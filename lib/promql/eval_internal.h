@@ -84,7 +84,11 @@ typedef struct pq_sample {
     const pq_lset *m;
     double v;
     int64_t t;
+    uint32_t src; /* index of the series in the argument value (rangeEval
+                     inputs), PQ_NOSRC elsewhere; lets step functions cache
+                     per-series work in arrays instead of hash lookups */
 } pq_sample;
+#define PQ_NOSRC UINT32_MAX
 
 typedef struct pq_vec {
     pq_sample *s;

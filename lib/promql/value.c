@@ -467,6 +467,7 @@ int pq_vec_push(pq_vec *v, const pq_lset *m, double val, int64_t t)
     v->s[v->n].m = m;
     v->s[v->n].v = val;
     v->s[v->n].t = t;
+    v->s[v->n].src = PQ_NOSRC;
     v->n++;
     return 0;
 }
