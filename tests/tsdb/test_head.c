@@ -232,6 +232,39 @@ static void test_limits(void **state)
     free(dir);
 }
 
+static void test_memory_limit(void **state)
+{
+    char *dir = th_tmpdir("head");
+    tsdb_options o;
+    tsdb_options_init(&o);
+    o.no_wal = true;
+    o.max_head_bytes = 256 * 1024;
+    tsdb_db *db;
+    char err[256];
+    assert_int_equal(tsdb_open(dir, &o, &db, err, sizeof(err)), 0);
+    tsdb_appender *a = tsdb_appender_new(db);
+    th_series s;
+    long n = 0;
+    int rc;
+    while ((rc = (th_make(&s, "m", n), tsdb_append(a, s.ls, 2, 1000, 1.0, NULL))) == 0 && n < 100000)
+        n++;
+    assert_int_equal(rc, TSDB_ERR_LIMIT);
+    assert_true(n > 100); /* the estimate is a few hundred bytes per series */
+    assert_int_equal(tsdb_commit(a, err, sizeof(err)), 0);
+    tsdb_stats st;
+    tsdb_get_stats(db, &st);
+    assert_int_equal(st.head_series, (size_t)n);
+    assert_true(st.head_bytes >= 256 * 1024 && st.head_bytes < 300 * 1024);
+    /* existing series keep flowing */
+    th_make(&s, "m", 0);
+    assert_int_equal(tsdb_append(a, s.ls, 2, 2000, 2.0, NULL), 0);
+    assert_int_equal(tsdb_commit(a, err, sizeof(err)), 0);
+    tsdb_appender_free(a);
+    tsdb_close(db);
+    th_rmrf(dir);
+    free(dir);
+}
+
 static void test_matchers_and_labels(void **state)
 {
     char *dir = th_tmpdir("head");
@@ -513,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_sample_errors),
         cmocka_unit_test(test_ooo_window),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_memory_limit),
         cmocka_unit_test(test_matchers_and_labels),
         cmocka_unit_test(test_broad_select_cache),
         cmocka_unit_test(test_concurrent),
