@@ -116,6 +116,7 @@ typedef struct pqp_buf {
     char *s;
     size_t len, cap;
     bool oom;
+    size_t limit; /* > 0: stop appending once len exceeds it (length probes) */
 } pqp_buf;
 
 void pqp_buf_add(pqp_buf *b, const char *s, size_t n);

@@ -42,7 +42,9 @@ static void pretty_trimmed(pqp_buf *b, const promql_node *n, int level)
 
 static void pretty(pqp_buf *b, const promql_node *n, int level)
 {
-    pqp_buf line = {0};
+    /* Only whether the one-line form exceeds the limit matters when it does,
+     * so printing stops there: formatting stays linear in the query size. */
+    pqp_buf line = {.limit = MAX_LINE};
     pqp_buf_add(&line, "", 0);
     pqp_print(&line, n);
     if (line.oom) {

@@ -54,6 +54,20 @@ static int cmp_str(const void *a, const void *b)
 /* name{sorted matchers}, without modifiers. */
 static void print_selector(pqp_buf *b, const promql_node *n)
 {
+    if (b->limit) {
+        /* Length probe: the printed form is at least this long (name, and
+         * each matcher other than __name__ with its quotes and operator);
+         * when that already passes the limit, skip the formatting. */
+        size_t est = n->vector.name ? strlen(n->vector.name) : 0;
+        for (size_t i = 0; i < n->vector.n_matchers; i++)
+            if (strcmp(n->vector.matchers[i].name, "__name__") != 0)
+                est += strlen(n->vector.matchers[i].name) + n->vector.matchers[i].value_len + 3;
+        if (b->len + est > b->limit) {
+            while (b->len <= b->limit && !b->oom)
+                pqp_buf_addc(b, '~');
+            return;
+        }
+    }
     size_t cnt = 0;
     char **strs = calloc(n->vector.n_matchers ? n->vector.n_matchers : 1, sizeof *strs);
     if (!strs) {
@@ -191,7 +205,7 @@ NOINLINE void pqp_print_agg_head(pqp_buf *b, const promql_node *n)
 
 static void print_node(pqp_buf *b, const promql_node *n)
 {
-    if (!n)
+    if (!n || (b->limit && b->len > b->limit))
         return;
     switch (n->kind) {
     case PROMQL_NODE_NUMBER:

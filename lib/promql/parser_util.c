@@ -36,6 +36,8 @@ static bool buf_reserve(pqp_buf *b, size_t extra)
 
 void pqp_buf_add(pqp_buf *b, const char *s, size_t n)
 {
+    if (b->limit && b->len > b->limit)
+        return;
     if (!buf_reserve(b, n))
         return;
     if (n)
@@ -56,6 +58,8 @@ void pqp_buf_addc(pqp_buf *b, char c)
 
 void pqp_buf_printf(pqp_buf *b, const char *fmt, ...)
 {
+    if (b->limit && b->len > b->limit)
+        return;
     char tmp[256];
     va_list ap;
     va_start(ap, fmt);
