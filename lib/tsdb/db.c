@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -126,6 +127,34 @@ static int load_blocks(tsdb_db *db)
 
 /* ---- open / close -------------------------------------------------------------- */
 
+static void db_logf_sync_error(const tsdb_db *db)
+{
+    tsdb_db_logf(db, TSDB_LOG_ERROR, "WAL: periodic fsync failed");
+}
+
+static void *syncer_main(void *arg)
+{
+    tsdb_db *db = arg;
+    pthread_mutex_lock(&db->syncer_mu);
+    while (!db->stop_syncer) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        int64_t ns = until.tv_nsec + (db->opts.wal_fsync_interval_ms % 1000) * 1000000;
+        until.tv_sec += db->opts.wal_fsync_interval_ms / 1000 + ns / 1000000000;
+        until.tv_nsec = ns % 1000000000;
+        pthread_cond_timedwait(&db->syncer_cv, &db->syncer_mu, &until);
+        if (db->stop_syncer)
+            break;
+        pthread_mutex_unlock(&db->syncer_mu);
+        if (tsdb_wal_sync(&db->wal) < 0)
+            db_logf_sync_error(db);
+        pthread_mutex_lock(&db->syncer_mu);
+    }
+    pthread_mutex_unlock(&db->syncer_mu);
+    return NULL;
+}
+
+
 int tsdb_open(const char *dir, const tsdb_options *opts, tsdb_db **out, char *err, size_t errlen)
 {
     tsdb_db *db = calloc(1, sizeof(*db));
@@ -141,6 +170,8 @@ int tsdb_open(const char *dir, const tsdb_options *opts, tsdb_db **out, char *er
         db->opts.wal_segment_size = 128u << 20;
     pthread_mutex_init(&db->maint_mu, NULL);
     pthread_mutex_init(&db->blocks_mu, NULL);
+    pthread_mutex_init(&db->syncer_mu, NULL);
+    pthread_cond_init(&db->syncer_cv, NULL);
     int rc = -ENOMEM;
     db->dir = strdup(dir);
     if (!db->dir || asprintf(&db->wal_dir, "%s/wal", dir) < 0) {
@@ -193,6 +224,11 @@ int tsdb_open(const char *dir, const tsdb_options *opts, tsdb_db **out, char *er
                            db->opts.wal_fsync, db->opts.wal_fsync_interval_ms, err, errlen)) < 0)
             goto fail;
         db->has_wal = true;
+        if (db->opts.wal_fsync == TSDB_FSYNC_INTERVAL) {
+            if (db->opts.wal_fsync_interval_ms <= 0)
+                db->opts.wal_fsync_interval_ms = 1000;
+            db->has_syncer = pthread_create(&db->syncer, NULL, syncer_main, db) == 0;
+        }
     }
     *out = db;
     return 0;
@@ -207,6 +243,13 @@ int tsdb_close(tsdb_db *db)
         return 0;
     atomic_store(&db->closing, true);
     int rc = 0;
+    if (db->has_syncer) {
+        pthread_mutex_lock(&db->syncer_mu);
+        db->stop_syncer = true;
+        pthread_cond_signal(&db->syncer_cv);
+        pthread_mutex_unlock(&db->syncer_mu);
+        pthread_join(db->syncer, NULL);
+    }
     if (db->head.stripes) {
         /* waits for open appenders and queriers */
         tsdb_gclock_wrlock(&db->head.gc);
@@ -222,6 +265,8 @@ int tsdb_close(tsdb_db *db)
     free(db->blocks);
     pthread_mutex_destroy(&db->maint_mu);
     pthread_mutex_destroy(&db->blocks_mu);
+    pthread_mutex_destroy(&db->syncer_mu);
+    pthread_cond_destroy(&db->syncer_cv);
     free(db->ext_labels);
     free(db->thanos_source);
     free(db->dir);

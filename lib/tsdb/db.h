@@ -40,6 +40,12 @@ struct tsdb_db {
     db_block **blocks;       /* sorted by mint */
     size_t nblocks;
     _Atomic bool closing;
+    /* TSDB_FSYNC_INTERVAL: a thread syncs the WAL every interval even when
+     * no commit comes to do it */
+    pthread_t syncer;
+    bool has_syncer, stop_syncer;
+    pthread_mutex_t syncer_mu;
+    pthread_cond_t syncer_cv;
 };
 
 void tsdb_db_block_unref(db_block *b);

@@ -435,6 +435,8 @@ int tsdb_wal_log(wal *w, wal_pre_cb pre, void (*undo)(void *ctx), void *pre_ctx,
             w->last_sync_ms = now;
             if (fdatasync(w->fd) < 0)
                 rc = -errno;
+            else
+                w->synced_bytes = w->bytes;
         }
     }
     if (rc < 0 && w->err == 0) {
@@ -474,8 +476,12 @@ int tsdb_wal_sync(wal *w)
 {
     pthread_mutex_lock(&w->mu);
     int rc = w->err;
-    if (rc == 0 && w->fd >= 0 && fdatasync(w->fd) < 0)
-        rc = TSDB_ERR_IO;
+    if (rc == 0 && w->fd >= 0 && w->bytes != w->synced_bytes) { /* nothing new: no syscall */
+        if (fdatasync(w->fd) < 0)
+            rc = TSDB_ERR_IO;
+        else
+            w->synced_bytes = w->bytes;
+    }
     w->last_sync_ms = now_ms();
     pthread_mutex_unlock(&w->mu);
     return rc;

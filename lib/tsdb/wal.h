@@ -75,6 +75,7 @@ typedef struct wal {
     int64_t interval_ms, last_sync_ms;
     int err;                   /* sticky I/O error */
     uint64_t bytes;            /* written since open */
+    uint64_t synced_bytes;     /* bytes when tsdb_wal_sync / the interval sync last ran (mu) */
     uint8_t *page;
 } wal;
 

@@ -21,6 +21,7 @@
 
 #include "crc32c.h"
 #include "test_head_util.h"
+#include "db.h"
 #include "wal.h"
 
 typedef struct collect {
@@ -517,6 +518,42 @@ static void test_group_commit(void **state)
     free(dir);
 }
 
+/* TSDB_FSYNC_INTERVAL: the WAL is synced every interval even with no
+ * further commit to trigger it. */
+static void test_interval_sync(void **state)
+{
+    char *dir = th_tmpdir("walint");
+    tsdb_options o;
+    tsdb_options_init(&o);
+    o.wal_fsync = TSDB_FSYNC_INTERVAL;
+    o.wal_fsync_interval_ms = 50;
+    tsdb_db *db;
+    char err[256];
+    assert_int_equal(tsdb_open(dir, &o, &db, err, sizeof(err)), 0);
+    /* the first commit after an interval syncs; the one right after it does
+     * not (within the interval), and no commit follows */
+    usleep(120 * 1000);
+    fill(db, 3, 0, 1);
+    fill(db, 3, 1, 2);
+    pthread_mutex_lock(&db->wal.mu);
+    uint64_t written = db->wal.bytes, synced0 = db->wal.synced_bytes;
+    pthread_mutex_unlock(&db->wal.mu);
+    assert_true(written > 0);
+    if (synced0 == written)
+        printf("note: the syncer ran between the two commits\n");
+    uint64_t synced = 0;
+    for (int i = 0; i < 100 && synced != written; i++) {
+        usleep(20 * 1000);
+        pthread_mutex_lock(&db->wal.mu);
+        synced = db->wal.synced_bytes;
+        pthread_mutex_unlock(&db->wal.mu);
+    }
+    assert_int_equal(synced, written);
+    tsdb_close(db);
+    th_rmrf(dir);
+    free(dir);
+}
+
 /* ---- a failed write (disk full) is undone; commits go on once space is back ---- */
 
 #define DF_SER 10
@@ -639,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_replay),
         cmocka_unit_test(test_torn_tail),
         cmocka_unit_test(test_group_commit),
+        cmocka_unit_test(test_interval_sync),
         cmocka_unit_test(test_disk_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
