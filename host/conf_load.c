@@ -17,6 +17,7 @@ static const aion_option host_options[] = {
     { "worker_threads", AION_OPT_INT, "0", "worker pool size (0 = one per core)", 0 },
     { "io_threads", AION_OPT_INT, "0", "HTTP event loops (0 = one per core)", 0 },
     { "stop_timeout", AION_OPT_DURATION, "30s", "deadline for a graceful stop", 0 },
+    { "max_inflight_body_size", AION_OPT_SIZE, "512MiB", "request bodies waiting for handlers past this get 503", 0 },
     { "listeners", AION_OPT_GROUP_LIST, NULL, "HTTP listeners", 0 },
     AION_OPTION_END
 };
@@ -176,6 +177,8 @@ static int apply_host(host_conf *c, const struct aion_config *g, struct seen *se
         c->io_threads = int_or(g, "io_threads", 0);
     if (host_config_get(g, "stop_timeout"))
         c->stop_timeout_ms = dur_or(g, "stop_timeout", "30s");
+    if (host_config_get(g, "max_inflight_body_size"))
+        c->max_inflight_body_size = size_or(g, "max_inflight_body_size", "512MiB");
     if (c->worker_threads < 0 || c->worker_threads > 1024 || c->io_threads < 0 || c->io_threads > 256) {
         host_diag_add(d, g->file, g->line, "host: worker_threads must be 0..1024 and io_threads 0..256");
         return -1;

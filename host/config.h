@@ -80,6 +80,7 @@ typedef struct host_conf {
     int64_t worker_threads; /* 0 = one per core */
     int64_t io_threads;     /* 0 = one per core */
     int64_t stop_timeout_ms;
+    int64_t max_inflight_body_size; /* bytes of request bodies waiting for handlers; 0 = default */
     host_listener_conf *listeners;
     size_t nlisteners;
     host_plugin_conf *plugins;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -107,6 +108,17 @@ static int list_plugins(const char *dir)
     return 0;
 }
 
+/* Many connections (remote-write clients, slow ones) and many block files
+ * need descriptors: take the hard limit. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 /* Watchdog for the stop sequence: if stopping takes longer than the
  * deadline, say which step hung and exit non-zero. */
 static int64_t stop_deadline_ms;
@@ -195,6 +207,7 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    raise_fd_limit();
     unsigned io = (unsigned)h.conf.io_threads;
     if (host_http_init(io, err, sizeof err) != 0) {
         host_error("http: %s", err);
@@ -220,6 +233,8 @@ int main(int argc, char **argv)
             rc = -1;
         }
     }
+    if (h.conf.max_inflight_body_size > 0)
+        host_http_set_max_inflight_bytes(h.conf.max_inflight_body_size);
     if (host_plugins_prepare(&h, check) != 0)
         rc = -1;
     if (check) {
@@ -273,7 +288,9 @@ int main(int argc, char **argv)
         if (sigwait(&sigs, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            host_info("SIGHUP: reloading plugins");
+            host_info("SIGHUP: reloading TLS certificates and plugins");
+            if (host_http_reload_tls(err, sizeof err) != 0)
+                host_error("TLS reload: %s (listeners keep their old certificates)", err);
             host_plugins_reload(&h);
             continue;
         }

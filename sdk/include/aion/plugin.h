@@ -206,7 +206,8 @@ typedef struct aion_api {
     aion_timer *(*timer_add)(aion_ctx *ctx, int64_t interval_ms, aion_work_fn fn, void *arg);
     /* Cancels and waits until a running callback returns (do not call from the callback). */
     void (*timer_cancel)(aion_timer *t);
-    /* Runs fn(arg) on the worker pool soon. Returns 0 or -ENOMEM/-ESHUTDOWN. */
+    /* Runs fn(arg) on the worker pool soon. Returns 0, -EAGAIN when the
+     * queue is full (shed load or retry later), or -ESHUTDOWN when stopping. */
     int (*work_submit)(aion_ctx *ctx, aion_work_fn fn, void *arg);
     /* Wall clock in ms since the epoch. */
     int64_t (*now_ms)(void);
