@@ -656,7 +656,11 @@ void tsdb_get_stats(tsdb_db *db, tsdb_stats *st)
     st->head_mint = atomic_load(&h->mint);
     st->head_maxt = atomic_load(&h->maxt);
     st->samples_appended = atomic_load(&h->samples);
-    st->wal_bytes = db->has_wal ? db->wal.bytes : 0;
+    if (db->has_wal) {
+        pthread_mutex_lock(&db->wal.mu);
+        st->wal_bytes = db->wal.bytes;
+        pthread_mutex_unlock(&db->wal.mu);
+    }
     st->mint = st->head_mint;
     st->maxt = st->head_maxt;
     pthread_mutex_lock(&db->blocks_mu);
