@@ -543,7 +543,7 @@ static void test_no_starvation(void **state)
         pthread_join(th[i], NULL);
         assert_true(sp[i].commits > 0);
     }
-    assert_true(took < 10);
+    assert_true(took < 30); /* generous: loaded CI machines */
     assert_true(bs.n >= 1);
     tsdb_close(db);
     th_rmrf(dir);
