@@ -46,7 +46,7 @@ static long rss_bytes(void)
     return rss * sysconf(_SC_PAGESIZE);
 }
 
-static void die(const char *what, int rc, const char *err)
+__attribute__((noreturn)) static void die(const char *what, int rc, const char *err)
 {
     fprintf(stderr, "%s: %s %s\n", what, tsdb_strerror(rc), err ? err : "");
     exit(1);
