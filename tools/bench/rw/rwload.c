@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -418,12 +419,17 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
     clock_gettime(CLOCK_MONOTONIC, &t_start);
     for (int i = 0; i < opt.conns; i++)
         pthread_create(&ws[i].th, NULL, send_worker, &ws[i]);
     for (int i = 0; i < opt.conns; i++)
         pthread_join(ws[i].th, NULL);
     double secs = elapsed();
+    getrusage(RUSAGE_SELF, &ru1);
+    double client_cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
+                        (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
 
     uint64_t status[MAX_STATUS] = { 0 }, samples_ok = 0, sent = 0, nreq = 0;
     size_t nlat = 0;
@@ -451,8 +457,8 @@ int main(int argc, char **argv)
     printf("series=%ld samples_per_series=%ld samples_per_request=%ld connections=%d proto=%d\n", opt.series,
            opt.samples_per_series, opt.per_request, opt.conns, opt.proto);
     printf("requests=%" PRIu64 " non2xx=%" PRIu64 " samples_ok=%" PRIu64 " elapsed_s=%.3f samples_per_s=%.0f "
-           "mb_sent=%.1f\n",
-           nreq, non2xx, samples_ok, secs, secs > 0 ? (double)samples_ok / secs : 0, sent / 1e6);
+           "mb_sent=%.1f client_cpu_s=%.2f\n",
+           nreq, non2xx, samples_ok, secs, secs > 0 ? (double)samples_ok / secs : 0, sent / 1e6, client_cpu);
     if (lat)
         printf("latency_ms p50=%.2f p90=%.2f p99=%.2f max=%.2f\n", pct(lat, nlat, 50), pct(lat, nlat, 90),
                pct(lat, nlat, 99), nlat ? lat[nlat - 1] : 0);
