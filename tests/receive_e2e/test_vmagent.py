@@ -51,13 +51,16 @@ scrape_configs:
 ''' % ne_port)
 vlog = os.path.join(root, 'vmagent.log')
 # -remoteWrite.* array flags are positional per URL: the tenant header goes
-# to aiond (1st URL) only.
+# to aiond (1st URL) only. One queue per URL keeps each URL's requests in
+# scrape order, so what reached a sink when vmagent stops is a prefix of the
+# scrapes (with the default 4 queues a later scrape can land while an
+# earlier one is still queued, and is then lost to the comparison).
 vma = e2e.spawn([vma_bin, '-httpListenAddr=127.0.0.1:%d' % vport, '-promscrape.config=' + sconf,
                  '-remoteWrite.tmpDataPath=' + os.path.join(root, 'vmagent-data'),
                  '-remoteWrite.url=%s/api/v1/receive' % a.url,
                  '-remoteWrite.url=http://127.0.0.1:%d/api/v1/write' % pport,
                  '-remoteWrite.headers=THANOS-TENANT:team-b,',
-                 '-remoteWrite.flushInterval=500ms', '-loggerLevel=WARN'], vlog)
+                 '-remoteWrite.flushInterval=500ms', '-remoteWrite.queues=1', '-loggerLevel=WARN'], vlog)
 e2e.wait_http_ok('http://127.0.0.1:%d/health' % vport, 30, 'vmagent', vma, vlog)
 e2e.log('vmagent ready')
 
