@@ -11,13 +11,22 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "content_type.h"
 #include "receive.h"
 
 #define api recv_api
 
-static void reply(recv *r, aion_http_req *req, int version, int64_t t0, const recv_outcome *o)
+/* Monotonic seconds: request durations are often below a millisecond. */
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void reply(recv *r, aion_http_req *req, int version, double t0, const recv_outcome *o)
 {
     if (version == 2) {
         char n[32];
@@ -32,7 +41,7 @@ static void reply(recv *r, aion_http_req *req, int version, int64_t t0, const re
     snprintf(code, sizeof code, "%d", o->status);
     const char *lv[] = { code, NULL };
     api->metric_add(r->m_requests, lv, 1);
-    api->metric_observe(r->m_duration, NULL, (double)(api->now_ms() - t0) / 1000.0);
+    api->metric_observe(r->m_duration, NULL, mono_s() - t0);
     if (o->status == 204 || o->status == 200)
         api->http_reply(req, o->status, NULL, NULL, 0);
     else
@@ -42,7 +51,7 @@ static void reply(recv *r, aion_http_req *req, int version, int64_t t0, const re
 static void handle_write(aion_http_req *req, void *arg)
 {
     recv *r = arg;
-    int64_t t0 = api->now_ms();
+    double t0 = mono_s();
     recv_outcome o;
     memset(&o, 0, sizeof o);
     int version = recv_content_version(api->http_header(req, "Content-Type"));
