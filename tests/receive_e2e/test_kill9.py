@@ -4,7 +4,9 @@ dir: every sample that got a 2xx is there with its value (issue 6).
 
 The writer is tools/bench/rw/rwload with --ack-log: it records every request
 answered 2xx (series range x time range; values are a formula of series and
-sample index). aiond runs with the default fsync policy (wal_fsync=commit).
+sample index). aiond runs with the default fsync policy (wal_fsync=commit),
+or with the one given as the first argument (`interval`: written before the
+2xx, fsynced every second; docs/receive.md says that survives kill -9 too).
 """
 import os
 import signal
@@ -15,10 +17,11 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
 
+policy = sys.argv[1] if len(sys.argv) > 1 else None
 root = e2e.root('kill9')
 rwload = e2e.tool('tools/bench/rw/rwload')
-a = e2e.Aiond(root, 'flush_on_shutdown = false;').start()
-e2e.log('aiond ready on', a.url)
+a = e2e.Aiond(root, 'flush_on_shutdown = false;' + ('wal_fsync = "%s";' % policy if policy else '')).start()
+e2e.log('aiond ready on', a.url, 'wal_fsync', policy or 'default')
 
 SERIES, PER_REQ, SAMPLES, STEP = 2000, 250, 300, 100
 start_ms = int(time.time() * 1000) - SAMPLES * STEP

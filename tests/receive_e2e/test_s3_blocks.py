@@ -95,4 +95,21 @@ total = sum(len(s) for s in dump.values())
 e2e.check(total == n, 'the bucket has %d samples, %d were written' % (total, n))
 e2e.log('bucket blocks hold exactly the %d samples written' % n)
 shutil.rmtree(db)
+
+# A restart on the same data dir uploads nothing twice (thanos.shipper.json).
+shipped = json.load(open(os.path.join(a.tenant_dir('blocks'), 'thanos.shipper.json')))
+e2e.check(sorted(shipped.get('uploaded', [])) == ulids, 'thanos.shipper.json: %s, bucket: %s' % (shipped, ulids))
+
+
+def puts():
+    return open(os.path.join(root, 's3rver.log')).read().count('"m":"PUT"')
+
+
+puts_before = puts()
+a.start()
+time.sleep(3)   # a few maintenance passes
+a.stop()
+e2e.check(sorted(e2e.s3_list(s3port, 'blocks/')) == sorted(keys), 'the bucket changed after a restart')
+e2e.check(puts() == puts_before, '%d PUTs after the restart' % (puts() - puts_before))
+e2e.log('restart: nothing uploaded again')
 print('PASS')
