@@ -106,6 +106,7 @@ def puts():
 
 
 puts_before = puts()
+e2e.check(puts_before >= len(keys), 'the s3rver log shows %d PUTs for %d objects' % (puts_before, len(keys)))
 a.start()
 time.sleep(3)   # a few maintenance passes
 a.stop()
