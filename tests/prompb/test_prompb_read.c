@@ -129,6 +129,41 @@ static void test_read_request_differential(void **state)
     prompb_read_request_free(&r);
 }
 
+static void test_read_errors(void **state)
+{
+    static const struct {
+        const char *in;
+        size_t len;
+        const char *msg;
+    } t[] = {
+        {"\x0a\x02\x18\x01", 4, "invalid protobuf: wrong wire type for field in Query at byte 3"},
+        {"\x0a\x05\x1a\x03\x0a\x01\x61", 7,
+         "invalid protobuf: wrong wire type for field in LabelMatcher.type at byte 5"},
+        {"\x0a\x04\x22\x02\x28\x01", 6,
+         "invalid protobuf: wrong wire type for field in ReadHints at byte 5"},
+        {"\x11\x00\x00\x00\x00\x00\x00\x00\x00", 9,
+         "invalid protobuf: wrong wire type for field in ReadRequest.accepted_response_types at "
+         "byte 1"},
+        {"\x0a\x03\x1a\x01", 4, "invalid protobuf: truncated message in ReadRequest at byte 2"},
+        {"\x12\x02\x01\x80", 4,
+         "invalid protobuf: truncated message in ReadRequest.accepted_response_types at byte 3"},
+    };
+    prompb_read_request r;
+    prompb_read_request_init(&r);
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        prompb_error e = {0};
+        assert_int_equal(prompb_read_request_decode(&r, t[i].in, t[i].len, &e), -EINVAL);
+        assert_int_equal(e.code, PROMPB_ERR_PROTOBUF);
+        if (strcmp(e.msg, t[i].msg) != 0)
+            fail_msg("case %zu:\n got  %s\n want %s", i, e.msg, t[i].msg);
+        Prometheus__ReadRequest *u =
+            prometheus__read_request__unpack(NULL, t[i].len, (const uint8_t *)t[i].in);
+        if (u)
+            fail_msg("case %zu: protoc-c accepted it", i);
+    }
+    prompb_read_request_free(&r);
+}
+
 static void test_negotiate(void **state)
 {
     prompb_read_request r;
@@ -266,6 +301,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_request_differential),
+        cmocka_unit_test(test_read_errors),
         cmocka_unit_test(test_negotiate),
         cmocka_unit_test(test_crc32c),
         cmocka_unit_test(test_read_response_roundtrip),

@@ -67,6 +67,131 @@ static void test_spec_example(void **state)
     free(b);
 }
 
+/* Valid encodings protoc-c never produces: unknown fields inside labels
+ * and samples, reversed field order, repeated scalar fields (last wins),
+ * unpacked labels_refs. Each is also checked against protoc-c's unpack. */
+static void test_unusual_encodings(void **state)
+{
+    static const struct {
+        const char *what, *hex;
+        int v2;
+        const char *name, *value;
+        int64_t ts;
+        double v;
+    } t[] = {
+        {"unknown field in label", "0a 0a 0a 08 0a 01 61 18 05 12 01 62", 0, "a", "b", 0, 0},
+        {"value before name", "0a 08 0a 06 12 01 62 0a 01 61", 0, "a", "b", 0, 0},
+        {"name twice, last wins", "0a 0b 0a 09 0a 01 61 0a 01 63 12 01 62", 0, "c", "b", 0, 0},
+        {"sample fields reversed", "0a 16 0a 06 0a 01 61 12 01 62 12 0c 10 e8 07 09 00 00 00 00 00 00 "
+                                   "f0 3f", 0, "a", "b", 1000, 1.0},
+        {"unknown fixed32 in sample", "0a 1b 0a 06 0a 01 61 12 01 62 12 11 09 00 00 00 00 00 00 f0 "
+                                      "3f 10 e8 07 1d 01 02 03 04", 0, "a", "b", 1000, 1.0},
+        {"v2 unpacked refs", "22 00 22 01 61 22 01 62 2a 12 08 01 08 02 12 0c 09 00 00 00 00 00 00 "
+                             "f0 3f 10 e8 07", 1, "a", "b", 1000, 1.0},
+        {"v2 symbols after series", "2a 12 08 01 08 02 12 0c 09 00 00 00 00 00 00 f0 3f 10 e8 07 22 "
+                                    "00 22 01 61 22 01 62", 1, "a", "b", 1000, 1.0},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        size_t len;
+        uint8_t *b = unhex(t[i].hex, &len);
+        for (int warm = 0; warm < 2; warm++) {
+            prompb_write_request r;
+            prompb_write_request_init(&r);
+            if (warm) {   /* kept arrays: the single-pass path */
+                uint8_t *w = unhex("0a 0c 0a 06 0a 01 61 12 01 62 12 02 10 01", &len);
+                assert_int_equal(prompb_write_decode_v1(&r, w, len, NULL), 0);
+                free(w);
+                free(b);
+                b = unhex(t[i].hex, &len);
+            }
+            prompb_error err;
+            int rc = t[i].v2 ? prompb_write_decode_v2(&r, b, len, &err)
+                             : prompb_write_decode_v1(&r, b, len, &err);
+            if (rc)
+                fail_msg("%s: %s", t[i].what, err.msg);
+            assert_int_equal(r.series_count, 1);
+            assert_int_equal(r.label_count, 1);
+            if (!ref_str_eq(r.labels[0].name, r.labels[0].name_len, t[i].name) ||
+                !ref_str_eq(r.labels[0].value, r.labels[0].value_len, t[i].value))
+                fail_msg("%s: wrong label", t[i].what);
+            if (t[i].ts) {
+                assert_int_equal(r.sample_count, 1);
+                assert_int_equal(r.samples[0].timestamp_ms, t[i].ts);
+                assert_true(r.samples[0].value == t[i].v);
+            }
+            assert_int_equal(prompb_validate(&r, PROMPB_VALIDATE_LEGACY_NAMES, NULL, NULL), 0);
+            char why[200];
+            if (t[i].v2) {
+                Io__Prometheus__Write__V2__Request *u =
+                    io__prometheus__write__v2__request__unpack(NULL, len, b);
+                assert_non_null(u);
+                if (ref_compare_v2(&r, u, why, sizeof(why)))
+                    fail_msg("%s: %s", t[i].what, why);
+                io__prometheus__write__v2__request__free_unpacked(u, NULL);
+            } else {
+                Prometheus__WriteRequest *u = prometheus__write_request__unpack(NULL, len, b);
+                assert_non_null(u);
+                if (ref_compare_v1(&r, u, why, sizeof(why)))
+                    fail_msg("%s: %s", t[i].what, why);
+                prometheus__write_request__free_unpacked(u, NULL);
+            }
+            prompb_write_request_free(&r);
+        }
+        free(b);
+    }
+}
+
+/* A warm request meeting larger requests (more series, labels, samples,
+ * symbols than its kept arrays hold) falls back and still decodes right. */
+static void test_warm_growth(void **state)
+{
+    static prompb_label many[300];
+    static char names[300][8];
+    static prompb_sample ss[500];
+    for (int i = 0; i < 300; i++) {
+        snprintf(names[i], sizeof(names[i]), "l%03d", i);
+        many[i] = (prompb_label){names[i], names[i], 4, 4};
+    }
+    for (int i = 0; i < 500; i++)
+        ss[i] = (prompb_sample){i, i * 0.5};
+    prompb_series_data small = {many, 1, ss, 1};
+    prompb_series_data wide = {many, 300, ss, 1};
+    prompb_series_data longs = {many, 2, ss, 500};
+    static prompb_series_data lots[200];
+    for (int i = 0; i < 200; i++)
+        lots[i] = (prompb_series_data){&many[i], 1, &ss[i], 1};
+    struct {
+        const prompb_series_data *sd;
+        size_t n;
+    } seq[] = {{&small, 1}, {lots, 200}, {&small, 1}, {&wide, 1}, {&longs, 1}, {lots, 200}};
+    prompb_write_request warm;
+    prompb_write_request_init(&warm);
+    prompb_buf out = {0};
+    for (int v = 1; v <= 2; v++) {
+        for (size_t k = 0; k < sizeof(seq) / sizeof(seq[0]); k++) {
+            assert_int_equal(v == 1 ? prompb_write_encode_v1(seq[k].sd, seq[k].n, &out, NULL)
+                                    : prompb_write_encode_v2(seq[k].sd, seq[k].n, &out, NULL), 0);
+            prompb_write_request cold;
+            prompb_write_request_init(&cold);
+            int rw = v == 1 ? prompb_write_decode_v1(&warm, out.data, out.len, NULL)
+                            : prompb_write_decode_v2(&warm, out.data, out.len, NULL);
+            int rc = v == 1 ? prompb_write_decode_v1(&cold, out.data, out.len, NULL)
+                            : prompb_write_decode_v2(&cold, out.data, out.len, NULL);
+            assert_int_equal(rw, 0);
+            assert_int_equal(rc, 0);
+            assert_int_equal(warm.series_count, seq[k].n);
+            assert_int_equal(warm.label_count, cold.label_count);
+            assert_int_equal(warm.sample_count, cold.sample_count);
+            assert_memory_equal(warm.labels, cold.labels, cold.label_count * sizeof(prompb_label));
+            assert_memory_equal(warm.samples, cold.samples,
+                                cold.sample_count * sizeof(prompb_sample));
+            prompb_write_request_free(&cold);
+        }
+    }
+    prompb_write_request_free(&warm);
+    prompb_buf_free(&out);
+}
+
 /* Appends an unknown varint field (number 15) to a packed message: both
  * decoders must skip it. */
 static uint8_t *with_unknown(uint8_t *b, size_t *len)
@@ -416,6 +541,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spec_example),
+        cmocka_unit_test(test_unusual_encodings),
+        cmocka_unit_test(test_warm_growth),
         cmocka_unit_test(test_differential_v1),
         cmocka_unit_test(test_differential_v2),
         cmocka_unit_test(test_encoder_roundtrip),
