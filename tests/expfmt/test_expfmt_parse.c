@@ -121,8 +121,35 @@ static const pcase cases[] = {
      "S c_created|c|counter||1520430000.1229999\n" /* value shown %.17g */
      "T b histogram\nS b_bucket|b|histogram|le=1.0|3\nS b_count|b|histogram||3\n"
      "T i info\nS i_info|i|info|v=1|1\n", NULL},
+    {"unknown escape kept", EXPFMT_TEXT, "a{b=\"x\\qy\"} 1\n", "S a|a|untyped|b=x\\qy|1\n", NULL},
+    {"om gaugehistogram", EXPFMT_OPENMETRICS,
+     "# TYPE g gaugehistogram\ng_bucket{le=\"+Inf\"} 2\ng_gcount 2\ng_gsum 3\n# EOF\n",
+     "T g gaugehistogram\nS g_bucket|g|gaugehistogram|le=+Inf|2\nS g_gcount|g|gaugehistogram||2\n"
+     "S g_gsum|g|gaugehistogram||3\n", NULL},
+    {"quoted name in TYPE", EXPFMT_TEXT, "# TYPE \"my.m\" counter\n{\"my.m\"} 1\n",
+     "T my.m counter\nS my.m|my.m|counter||1\n", NULL},
 
     /* errors */
+    {"empty quoted metric name", EXPFMT_TEXT, "{\"\"} 1\n", NULL,
+     "line 1, column 2: empty metric name"},
+    {"empty quoted label name", EXPFMT_TEXT, "x{\"\"=\"a\"} 1\n", NULL,
+     "line 1, column 3: empty label name"},
+    {"om unterminated exemplar", EXPFMT_OPENMETRICS, "a_total 1 # {x=\"y} 2\n# EOF\n", NULL,
+     "line 1, column 13: unterminated exemplar labels"},
+    {"om exemplar without '}'", EXPFMT_OPENMETRICS, "a_total 1 # {x=\"y\"\n# EOF\n", NULL,
+     "line 1, column 13: expected '}' to end exemplar labels"},
+    {"om exemplar without space", EXPFMT_OPENMETRICS, "a_total 1 #{x=\"y\"} 1\n# EOF\n", NULL,
+     "line 1, column 12: expected ' ' after '#' of an exemplar"},
+    {"om bad timestamp", EXPFMT_OPENMETRICS, "a 1 abc\n# EOF\n", NULL,
+     "line 1, column 5: invalid timestamp \"abc\""},
+    {"om text after eof", EXPFMT_OPENMETRICS, "a 1\n# EOF x\n", NULL,
+     "line 2, column 7: unexpected text after # EOF"},
+    {"bad char in TYPE name", EXPFMT_TEXT, "# TYPE a-b counter\n", NULL,
+     "line 1, column 9: unexpected '-' in metric name of # TYPE"},
+    {"text after type", EXPFMT_TEXT, "# TYPE a counter x\n", NULL,
+     "line 1, column 17: unexpected text after metric type"},
+    {"invalid utf8 in help", EXPFMT_TEXT, "# HELP a \xff\n", NULL,
+     "line 1, column 10: invalid UTF-8 in help text"},
     {"missing '='", EXPFMT_TEXT, "a 1\nb 2\nx{job\"a\"} 1\n", NULL,
      "line 3, column 6: expected '=' after label name \"job\""},
     {"missing value", EXPFMT_TEXT, "x{a=\"b\"}\n", NULL,
@@ -234,6 +261,21 @@ static void test_callback_stops(void **state)
     assert_int_equal(n, 2);
 }
 
+/* After an error the parser refuses more input; finish reports it too. */
+static void test_failed_parser_stays_failed(void **state)
+{
+    rec r = {0};
+    expfmt_error err;
+    size_t used;
+    expfmt_parser *p = expfmt_parser_new(EXPFMT_TEXT, &cbs, &r);
+    assert_int_equal(expfmt_parser_feed(p, "x{a} 1\n", 7, &used, &err), -EINVAL);
+    assert_int_equal(expfmt_parser_feed(p, "y 1\n", 4, &used, &err), -EINVAL);
+    assert_int_equal(used, 0);
+    assert_int_equal(expfmt_parser_finish(p, "", 0, &err), -EINVAL);
+    assert_int_equal(r.len, 0);
+    expfmt_parser_free(p);
+}
+
 /* Every prefix of a valid exposition parses or fails cleanly (ASan). */
 static void test_prefixes(void **state)
 {
@@ -258,6 +300,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_callback_stops),
+        cmocka_unit_test(test_failed_parser_stays_failed),
         cmocka_unit_test(test_prefixes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
