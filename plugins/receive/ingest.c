@@ -14,46 +14,21 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <prompb/snappy.h>
-#include <prompb/write.h>
-
+#include "decode.h"
 #include "receive.h"
 
 #define api recv_api
-
-/* Labels and samples are handed from prompb to the bus and tsdb without copying. */
-_Static_assert(sizeof(prompb_label) == sizeof(aion_label), "label layout");
-_Static_assert(offsetof(prompb_label, value_len) == offsetof(aion_label, value_len), "label layout");
-_Static_assert(sizeof(labels_label) == sizeof(aion_label), "label layout");
-_Static_assert(sizeof(prompb_sample) == sizeof(aion_sample), "sample layout");
-_Static_assert(offsetof(prompb_sample, value) == offsetof(aion_sample, v), "sample layout");
-
-typedef struct recv_batch {
-    aion_write_batch b;          /* the payload the bus sees */
-    prompb_buf body;             /* decompressed request; labels point into it */
-    prompb_write_request req;
-    aion_series *series;
-    size_t series_cap;
-    char tenant[RECV_TENANT_MAX + 1];
-} recv_batch;
 
 static pthread_key_t batch_key;
 static pthread_once_t batch_once = PTHREAD_ONCE_INIT;
 
 static void batch_destroy(void *p)
 {
-    recv_batch *b = p;
-    if (!b)
-        return;
-    prompb_buf_free(&b->body);
-    prompb_write_request_free(&b->req);
-    free(b->series);
-    free(b);
+    recv_batch_free(p);
 }
 
 static void batch_key_init(void)
@@ -69,10 +44,7 @@ static recv_batch *batch_get(void)
         pthread_setspecific(batch_key, NULL);
         return b;
     }
-    b = calloc(1, sizeof *b);
-    if (b)
-        prompb_write_request_init(&b->req);
-    return b;
+    return recv_batch_new();
 }
 
 /* Message free function: back to this thread's cache, or freed. Huge
@@ -88,126 +60,38 @@ static void batch_release(void *payload, void *arg)
     batch_destroy(b);
 }
 
-/* Extra per-series limits beyond prompb's validation. */
-static int check_limits(recv *r, const prompb_write_request *q, size_t i, char *msg, size_t len)
-{
-    const prompb_series *s = &q->series[i];
-    const prompb_label *ls = &q->labels[s->labels_start];
-    if (r->max_labels_per_series && s->labels_count > r->max_labels_per_series) {
-        snprintf(msg, len, "series %zu: %u labels, more than max_labels_per_series %zu", i,
-                 s->labels_count, r->max_labels_per_series);
-        return -1;
-    }
-    for (uint32_t k = 0; k < s->labels_count; k++) {
-        if (r->max_name_len && ls[k].name_len > r->max_name_len) {
-            snprintf(msg, len, "series %zu: label name \"%.*s...\" is %u bytes, more than max_label_name_length %zu",
-                     i, (int)(ls[k].name_len > 32 ? 32 : ls[k].name_len), ls[k].name, ls[k].name_len,
-                     r->max_name_len);
-            return -1;
-        }
-        if (r->max_value_len && ls[k].value_len > r->max_value_len) {
-            snprintf(msg, len, "series %zu: value of label \"%.*s\" is %u bytes, more than max_label_value_length %zu",
-                     i, (int)(ls[k].name_len > 64 ? 64 : ls[k].name_len), ls[k].name, ls[k].value_len,
-                     r->max_value_len);
-            return -1;
-        }
-    }
-    if (s->histogram_count) {
-        snprintf(msg, len, "series %zu: native histograms are not supported (%u refused)", i,
-                 s->histogram_count);
-        return -1;
-    }
-    return 0;
-}
-
 void recv_ingest(recv *r, const char *tenant, int version, const void *body, size_t len,
                  recv_outcome *out)
 {
     memset(out, 0, sizeof *out);
-    prompb_error pe;
-    memset(&pe, 0, sizeof pe);
     recv_batch *b = batch_get();
     if (!b) {
         out->status = 500;
         snprintf(out->msg, sizeof out->msg, "out of memory");
         return;
     }
-    int rc = prompb_snappy_uncompress(body, len, r->max_decompressed, &b->body, &pe);
-    if (rc == 0)
-        rc = version == 2 ? prompb_write_decode_v2(&b->req, b->body.data, b->body.len, &pe)
-                          : prompb_write_decode_v1(&b->req, b->body.data, b->body.len, &pe);
-    if (rc < 0) {
-        out->status = rc == -EMSGSIZE ? 413 : rc == -ENOMEM ? 500 : 400;
-        if (rc == -EMSGSIZE)
-            snprintf(out->msg, sizeof out->msg, "%s (max_decompressed_size %zu bytes)", pe.msg, r->max_decompressed);
-        else
-            snprintf(out->msg, sizeof out->msg, "%s", pe.msg[0] ? pe.msg : prompb_code_str(pe.code));
-        batch_release(b, NULL);
-        return;
-    }
-    const prompb_write_request *q = &b->req;
-    if (r->max_series_per_request && q->series_count > r->max_series_per_request) {
-        out->status = 413;
-        snprintf(out->msg, sizeof out->msg, "%zu series in the request, more than max_series_per_request %zu",
-                 q->series_count, r->max_series_per_request);
-        api->metric_add(r->m_invalid, NULL, (double)q->series_count);
-        batch_release(b, NULL);
-        return;
-    }
-    if (q->series_count > b->series_cap) {
-        aion_series *ns = realloc(b->series, q->series_count * sizeof *ns);
-        if (!ns) {
-            out->status = 500;
-            snprintf(out->msg, sizeof out->msg, "out of memory");
-            batch_release(b, NULL);
-            return;
-        }
-        b->series = ns;
-        b->series_cap = q->series_count;
-    }
-    size_t nbad = 0, ngood = 0;
-    uint64_t bad_samples = 0;
-    char first[512] = "";
-    for (size_t i = 0; i < q->series_count; i++) {
-        const prompb_series *s = &q->series[i];
-        char lim[400];
-        int bad = 0;
-        if (prompb_validate_series(q, i, r->validate_flags, &pe) < 0) {
-            bad = 1;
-            if (!nbad)
-                snprintf(first, sizeof first, "%s", pe.msg);
-        } else if (check_limits(r, q, i, lim, sizeof lim) < 0) {
-            bad = 1;
-            if (!nbad)
-                snprintf(first, sizeof first, "%s", lim);
-        }
-        if (bad) {
-            nbad++;
-            bad_samples += s->samples_count + s->histogram_count;
-            continue;
-        }
-        if (!s->samples_count)
-            continue; /* metadata or exemplars only: nothing to store */
-        b->series[ngood++] = (aion_series){
-            .labels = (const aion_label *)(const void *)&q->labels[s->labels_start],
-            .nlabels = s->labels_count,
-            .samples = (const aion_sample *)(const void *)&q->samples[s->samples_start],
-            .nsamples = s->samples_count,
-        };
-    }
-    if (nbad) {
-        api->metric_add(r->m_invalid, NULL, (double)nbad);
+    recv_decoded d;
+    recv_decode(&r->lim, version, body, len, b, &d);
+    if (d.nbad) {
+        api->metric_add(r->m_invalid, NULL, (double)d.nbad);
         const char *lv[] = { "invalid", NULL };
-        api->metric_add(r->m_refused, lv, (double)bad_samples);
+        if (d.bad_samples)
+            api->metric_add(r->m_refused, lv, (double)d.bad_samples);
+    }
+    if (d.status) {
+        out->status = d.status;
+        snprintf(out->msg, sizeof out->msg, "%s", d.msg);
+        batch_release(b, NULL);
+        return;
     }
     aion_write_result res;
     memset(&res, 0, sizeof res);
-    rc = 0;
-    if (ngood) {
+    int rc = 0;
+    if (d.ngood) {
         snprintf(b->tenant, sizeof b->tenant, "%s", tenant);
         b->b.tenant = b->tenant;
         b->b.series = b->series;
-        b->b.nseries = ngood;
+        b->b.nseries = d.ngood;
         aion_msg *m = api->msg_new(AION_MSG_WRITE_V1, b, batch_release, NULL);
         if (!m) {
             out->status = 500;
@@ -231,11 +115,11 @@ void recv_ingest(recv *r, const char *tenant, int version, const void *body, siz
         snprintf(out->msg, sizeof out->msg, "%s; %" PRIu64 " series (%" PRIu64 " samples) refused, %" PRIu64 " samples stored",
                  res.message[0] ? res.message : "limit reached", res.series_refused, res.limited,
                  res.samples_stored);
-    } else if (nbad || (res.status >= 400 && res.status < 500)) {
-        out->status = res.status >= 400 && !nbad ? res.status : 400;
-        if (nbad)
+    } else if (d.nbad || (res.status >= 400 && res.status < 500)) {
+        out->status = res.status >= 400 && !d.nbad ? res.status : 400;
+        if (d.nbad)
             snprintf(out->msg, sizeof out->msg, "%s (%zu bad series refused, %zu stored with %" PRIu64 " samples)",
-                     first, nbad, ngood, res.samples_stored);
+                     d.msg, d.nbad, d.ngood, res.samples_stored);
         else
             snprintf(out->msg, sizeof out->msg, "%s", res.message);
     } else if (conflicts) {

@@ -265,13 +265,13 @@ static int recv_init(aion_ctx *ctx)
     r->future_window_ms = api->cfg_duration_ms(ctx, NULL, "future_window", 600000);
     r->maint_interval_ms = api->cfg_duration_ms(ctx, NULL, "maintenance_interval", 60000);
     r->shutdown_upload_ms = api->cfg_duration_ms(ctx, NULL, "shutdown_upload_timeout", 20000);
-    r->max_series_per_request = (size_t)api->cfg_int(ctx, NULL, "max_series_per_request", 0);
-    r->max_labels_per_series = (size_t)api->cfg_int(ctx, NULL, "max_labels_per_series", 0);
-    r->max_name_len = (size_t)api->cfg_int(ctx, NULL, "max_label_name_length", 0);
-    r->max_value_len = (size_t)api->cfg_int(ctx, NULL, "max_label_value_length", 0);
-    r->max_decompressed = (size_t)api->cfg_size(ctx, NULL, "max_decompressed_size", 256 << 20);
+    r->lim.max_series_per_request = (size_t)api->cfg_int(ctx, NULL, "max_series_per_request", 0);
+    r->lim.max_labels_per_series = (size_t)api->cfg_int(ctx, NULL, "max_labels_per_series", 0);
+    r->lim.max_name_len = (size_t)api->cfg_int(ctx, NULL, "max_label_name_length", 0);
+    r->lim.max_value_len = (size_t)api->cfg_int(ctx, NULL, "max_label_value_length", 0);
+    r->lim.max_decompressed = (size_t)api->cfg_size(ctx, NULL, "max_decompressed_size", 256 << 20);
     if (api->cfg_bool(ctx, NULL, "legacy_name_validation", false))
-        r->validate_flags = PROMPB_VALIDATE_LEGACY_NAMES | PROMPB_VALIDATE_METRIC_NAME;
+        r->lim.validate_flags = PROMPB_VALIDATE_LEGACY_NAMES | PROMPB_VALIDATE_METRIC_NAME;
     r->flush_on_shutdown = api->cfg_bool(ctx, NULL, "flush_on_shutdown", true);
 
     aion_config *b = api->cfg_group(ctx, NULL, "bucket");

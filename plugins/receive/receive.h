@@ -27,9 +27,8 @@
 #include <objstore/objstore.h>
 #include <tsdb/tsdb.h>
 
+#include "decode.h"
 #include "refcache.h"
-
-#define RECV_TENANT_MAX 128
 
 extern const aion_api *recv_api;
 
@@ -58,9 +57,7 @@ struct recv {
     size_t next;
     tsdb_options topts;         /* template for every tenant's TSDB */
     int64_t future_window_ms, maint_interval_ms, retention_ms, shutdown_upload_ms;
-    size_t max_series_per_request, max_labels_per_series, max_name_len, max_value_len;
-    size_t max_decompressed;
-    unsigned validate_flags;
+    recv_limits lim;            /* request/series limits (decode.h) */
     bool flush_on_shutdown;
     objstore_bucket *bucket;    /* NULL: blocks stay local */
 
