@@ -319,7 +319,8 @@ static void opener(void *arg)
     recv *r = arg;
     int64_t t0 = api->now_ms();
     int rc = recv_tenants_open_all(r);
-    size_t n = r->ntenants;
+    size_t n;
+    free(recv_tenants_snapshot(r, &n));
     if (rc == 0 && !atomic_load(&r->stopping)) {
         atomic_store(&r->ready, true);
         api->set_ready(r->ctx, true);
