@@ -172,6 +172,7 @@ int recv_on_write(const char *topic, aion_msg *msg, void *result, void *arg)
     }
     int64_t maxt = api->now_ms() + r->future_window_ms;
     uint64_t stored = 0, ooo = 0, dup = 0, old = 0, future = 0, limited = 0, refused_series = 0;
+    uint64_t invalid_series = 0, invalid_samples = 0;
     int fatal = 0;
     /* keys are computed a window ahead and their cache slots prefetched, so
      * the table's cache misses overlap instead of stalling one by one */
@@ -224,6 +225,11 @@ int recv_on_write(const char *topic, aion_msg *msg, void *result, void *arg)
                 limited += s->nsamples - k;
                 refused_series++;
                 break;
+            } else if (e == -EINVAL) {
+                /* not a valid label set (a bus publisher that skipped validation) */
+                invalid_series++;
+                invalid_samples += s->nsamples - k;
+                break;
             } else {
                 fatal = e;
                 break;
@@ -248,6 +254,15 @@ int recv_on_write(const char *topic, aion_msg *msg, void *result, void *arg)
     res->too_new += future;
     res->limited += limited;
     res->series_refused += refused_series;
+    res->series_refused += invalid_series;
+    if (invalid_series) {
+        if (res->status < 400)
+            res->status = 400;
+        if (!res->message[0])
+            snprintf(res->message, sizeof res->message,
+                     "tenant %s: %" PRIu64 " series with an invalid label set (unsorted, duplicate or empty names) refused",
+                     tname, invalid_series);
+    }
     if (refused_series) {
         if (res->status < 429)
             res->status = 429;
@@ -258,9 +273,9 @@ int recv_on_write(const char *topic, aion_msg *msg, void *result, void *arg)
     const char *tl[] = { tname, NULL };
     api->metric_add(r->m_samples, tl, (double)stored);
     api->metric_add(r->m_series, tl, (double)wb->nseries);
-    static const char *const reasons[] = { "out_of_order", "duplicate", "too_old", "too_new", "limit" };
-    uint64_t counts[] = { ooo, dup, old, future, limited };
-    for (size_t i = 0; i < 5; i++)
+    static const char *const reasons[] = { "out_of_order", "duplicate", "too_old", "too_new", "limit", "invalid" };
+    uint64_t counts[] = { ooo, dup, old, future, limited, invalid_samples };
+    for (size_t i = 0; i < 6; i++)
         if (counts[i]) {
             const char *lv[] = { reasons[i], NULL };
             api->metric_add(r->m_refused, lv, (double)counts[i]);

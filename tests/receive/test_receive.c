@@ -398,6 +398,14 @@ static void test_memory_budget(void **state)
     ru_cleanup(&a);
 }
 
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
 /* The store service over every tenant (read by a test plugin), and the
  * tenant of an auth plugin's identity winning over the header. */
 static void test_store_service(void **state)
@@ -419,12 +427,24 @@ static void test_store_service(void **state)
     const char *idt[] = { "Content-Encoding: snappy", "THANOS-TENANT: acme", "X-Test-Identity: idt", NULL };
     ru_series s3 = { .labels = { "__name__", "m", "a", "3", NULL }, .samples = { { T + 3000, 4 } }, .nsamples = 1 };
     assert_int_equal(post_v1(&a, &s3, 1, idt, &r), 204);
+    char want[512];
 
+    /* an in-process publisher (as federate): stored in its tenant; an
+     * invalid label set is refused as a bad series (400), not a failure */
+    char path[128];
+    snprintf(path, sizeof path, "/probe/publish?tenant=fed&t0=%lld", (long long)T);
+    assert_int_equal(ru_post(&a, path, "", 0, NULL, &r), 200);
+    assert_non_null(strstr(r.body, "status=400 stored=9 refused=1"));
+    assert_non_null(strstr(r.body, "invalid label set"));
+    assert_int_equal(ru_get(&a, "/probe/select?m=__name__%3Dpub&tenant=fed", &r), 200);
+    snprintf(want, sizeof want, "{__name__=\"pub\", n=\"2\", receive_replica=\"0\", tenant_id=\"fed\"} %lld:20 %lld:21 %lld:22\n",
+             (long long)T, (long long)T + 1000, (long long)T + 2000);
+    assert_non_null(strstr(r.body, want));
+    assert_int_equal(count_lines(r.body), 3);
     assert_int_equal(ru_get(&a, "/probe/info", &r), 200);
     assert_non_null(strstr(r.body, "stores=1\n"));
     assert_non_null(strstr(r.body, "kind=receive healthy=1"));
     assert_non_null(strstr(r.body, "labels=receive_replica=0,"));
-    char want[512];
     snprintf(want, sizeof want, "mint=%lld maxt=%lld", (long long)T, (long long)T + 3000);
     assert_non_null(strstr(r.body, want));
 
@@ -447,11 +467,11 @@ static void test_store_service(void **state)
     assert_int_equal(ru_get(&a, "/probe/select?m=a%3D2&m=tenant_id%21%3Dacme", &r), 200);
     assert_string_equal(r.body, "");
     assert_int_equal(ru_get(&a, "/probe/values?name=tenant_id", &r), 200);
-    assert_string_equal(r.body, "acme\ndefault-tenant\nidt\n");
+    assert_string_equal(r.body, "acme\ndefault-tenant\nfed\nidt\n");
     assert_int_equal(ru_get(&a, "/probe/values?name=a", &r), 200);
     assert_string_equal(r.body, "1\n2\n3\n");
     assert_int_equal(ru_get(&a, "/probe/names", &r), 200);
-    assert_string_equal(r.body, "__name__\na\nreceive_replica\ntenant_id\n");
+    assert_string_equal(r.body, "__name__\na\nn\nreceive_replica\ntenant_id\n");
     assert_int_equal(ru_stop(&a, SIGTERM), 0);
     ru_cleanup(&a);
 }

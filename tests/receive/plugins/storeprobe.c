@@ -7,6 +7,10 @@
  *                                           one line per series: labels then t:v samples
  *   GET /probe/values?name=N[&tenant=T]     label values, one per line
  *   GET /probe/names[?tenant=T]             label names, one per line
+ *   POST /probe/publish?tenant=T            publishes on the write topic, as federate
+ *                                           would: {__name__="pub", n="i"} i=0..2 with
+ *                                           samples t=1000*(k+1), and one series with
+ *                                           unsorted labels; prints the aion_write_result
  * It also installs middleware: a request with "X-Test-Identity: T" gets an
  * identity bound to tenant T (as an auth plugin would attach).
  */
@@ -169,6 +173,38 @@ static void h_strings(aion_http_req *req, void *arg)
     api->http_reply_take(req, 200, "text/plain", o.p, o.n);
 }
 
+static void h_publish(aion_http_req *req, void *arg)
+{
+    aion_ctx *ctx = arg;
+    const char *tenant = api->http_query(req, "tenant");
+    const char *tq = api->http_query(req, "t0");
+    int64_t t0 = tq ? strtoll(tq, NULL, 10) : 1000;
+    static const char *nv[] = { "0", "1", "2" };
+    aion_label ls[4][2];
+    aion_sample sm[4][3];
+    aion_series series[4];
+    for (int i = 0; i < 3; i++) {
+        ls[i][0] = (aion_label){ "__name__", "pub", 8, 3 };
+        ls[i][1] = (aion_label){ "n", nv[i], 1, 1 };
+        for (int k = 0; k < 3; k++)
+            sm[i][k] = (aion_sample){ t0 + 1000 * k, i * 10 + k };
+        series[i] = (aion_series){ ls[i], 2, sm[i], 3 };
+    }
+    /* not a valid label set: names out of order */
+    ls[3][0] = (aion_label){ "z", "1", 1, 1 };
+    ls[3][1] = (aion_label){ "a", "2", 1, 1 };
+    sm[3][0] = (aion_sample){ t0, 1 };
+    series[3] = (aion_series){ ls[3], 2, sm[3], 1 };
+    aion_write_batch b = { tenant ? tenant : "default-tenant", series, 4 };
+    aion_msg *m = api->msg_new(AION_MSG_WRITE_V1, &b, NULL, NULL);
+    aion_write_result r;
+    memset(&r, 0, sizeof r);
+    int rc = m ? api->publish(ctx, AION_TOPIC_WRITE, m, &r) : -ENOMEM;
+    api->msg_unref(m);
+    api->http_reply_text(req, 200, "rc=%d status=%d stored=%llu refused=%llu msg=%s", rc, r.status,
+                         (unsigned long long)r.samples_stored, (unsigned long long)r.series_refused, r.message);
+}
+
 static int identity_mw(aion_http_req *req, void *arg)
 {
     (void)arg;
@@ -188,6 +224,8 @@ static int probe_init(aion_ctx *ctx)
         rc = api->http_route(ctx, NULL, AION_HTTP_GET, "/probe/values", 0, h_strings, ctx);
     if (rc == 0)
         rc = api->http_route(ctx, NULL, AION_HTTP_GET, "/probe/names", 0, h_strings, ctx);
+    if (rc == 0)
+        rc = api->http_route(ctx, NULL, AION_HTTP_POST, "/probe/publish", 0, h_publish, ctx);
     if (rc == 0)
         rc = api->http_middleware(ctx, NULL, identity_mw, NULL);
     return rc;
