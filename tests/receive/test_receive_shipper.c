@@ -366,6 +366,41 @@ static void test_series_removed_and_back(void **state)
     ru_cleanup(&a);
 }
 
+/* The memory budget holds during WAL replay too: restarted with a lower
+ * series limit, the head takes only what fits, and new series get 429. */
+static void test_replay_budget(void **state)
+{
+    (void)state;
+    ru_aiond a;
+    ru_init(&a, "replay");
+    ru_start(&a, "");
+    static ru_resp r;
+    int64_t T = ru_now_ms() - 60000;
+    static char iv[300][8];
+    static ru_series s[300];
+    for (int i = 0; i < 300; i++) {
+        snprintf(iv[i], sizeof iv[i], "%d", i);
+        const char *l[] = { "__name__", "rb", "i", iv[i], NULL };
+        memcpy(s[i].labels, l, sizeof l);
+        s[i].samples[0] = (prompb_sample){ T, i };
+        s[i].nsamples = 1;
+    }
+    size_t len;
+    void *b = ru_encode_v1(s, 300, &len);
+    assert_int_equal(ru_post(&a, "/api/v1/receive", b, len, V1, &r), 204);
+    free(b);
+    assert_int_equal(ru_stop(&a, SIGKILL), 128 + SIGKILL); /* the head is only in the WAL */
+    ru_start(&a, "max_series_per_tenant = 100;");
+    assert_int_equal(ru_get(&a, "/metrics", &r), 200);
+    assert_non_null(strstr(r.body, "aion_receive_head_series{tenant=\"default-tenant\"} 100\n"));
+    ru_series extra = { .labels = { "__name__", "rb", "i", "new", NULL }, .samples = { { T + 1000, 1 } }, .nsamples = 1 };
+    b = ru_encode_v1(&extra, 1, &len);
+    assert_int_equal(ru_post(&a, "/api/v1/receive", b, len, V1, &r), 429);
+    free(b);
+    assert_int_equal(ru_stop(&a, SIGTERM), 0);
+    ru_cleanup(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_retry_and_retention),
         cmocka_unit_test(test_kill9),
         cmocka_unit_test(test_series_removed_and_back),
+        cmocka_unit_test(test_replay_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
