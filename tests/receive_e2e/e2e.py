@@ -333,24 +333,31 @@ def check_acked(dump, acks, start_ms, step_ms, extra_labels=()):
     return n
 
 
-def s3rver_start(root):
+def s3rver_start(root, port=None, stall=None):
     """Starts tests/objstore/s3rver.js (SigV4-checking @20minutes/s3rver) with
-    bucket `aion`; returns (proc, port, data dir). Skips when not installed."""
+    bucket `aion` and its data in root/s3data (kept across restarts with the
+    same root); returns (proc, port, data dir). stall: requests whose URL
+    contains it are never answered. Skips when s3rver is not installed."""
     node = need('node')
     mods = os.path.join(SRC, '.peers', 'node_modules')
     if not os.path.isdir(os.path.join(mods, '@20minutes', 's3rver')):
         skip('@20minutes/s3rver not installed in %s (scripts/install-deps --test)' % mods)
-    port = free_port()
+    port = port or free_port()
     data = os.path.join(root, 's3data')
-    os.makedirs(data)
+    os.makedirs(data, exist_ok=True)
     env = dict(os.environ, NODE_PATH=mods, NODE_OPTIONS='--openssl-legacy-provider')
+    env.pop('S3RVER_STALL', None)
+    if stall:
+        env['S3RVER_STALL'] = stall
     logf = os.path.join(root, 's3rver.log')
+    start = os.path.getsize(logf) if os.path.exists(logf) else 0
     p = spawn([node, os.path.join(SRC, 'tests', 'objstore', 's3rver.js'), data, str(port), 'aion'], logf, env=env)
 
     def ready():
+        text = open(logf, errors='replace').read()[start:]
         if p.poll() is not None:
-            fail('s3rver exited: ' + open(logf, errors='replace').read()[-2000:])
-        return 'listening on' in open(logf, errors='replace').read()
+            fail('s3rver exited: ' + text[-2000:])
+        return 'listening on' in text
     wait_until(ready, 30, 's3rver')
     return p, port, data
 

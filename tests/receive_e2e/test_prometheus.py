@@ -100,9 +100,12 @@ e2e.log('prometheus stopped')
 e2e.stop(ne)
 out = a.metrics()
 e2e.check(e2e.metric_value(out, 'aion_receive_requests_total', {'code': '204'}) > 0, 'no 204 answers:\n' + out)
-bad = [l for l in out.splitlines() if l.startswith('aion_receive_requests_total') and 'code="204"' not in l
-       and not l.rstrip().endswith(' 0')]
-e2e.check(not bad, 'aiond answered Prometheus with other codes than 204: %s' % bad)
+# After a restart, requests that come while the tenants are reopened get 503
+# (documented; Prometheus retries them).
+allowed = ('code="204"', 'code="503"') if mode else ('code="204"',)
+bad = [l for l in out.splitlines() if l.startswith('aion_receive_requests_total')
+       and not any(c in l for c in allowed) and not l.rstrip().endswith(' 0')]
+e2e.check(not bad, 'aiond answered Prometheus with other codes than %s: %s' % (allowed, bad))
 a.stop()
 e2e.log('aiond stopped')
 
