@@ -1,8 +1,8 @@
 /*
  * receive/ingest.c: the write path. recv_ingest decodes a remote-write body
- * (snappy + zero-copy protobuf walk), validates every series, publishes the
- * good ones as ONE message on the write topic and turns the outcome into an
- * HTTP status. recv_on_write is the storage side: it subscribes to the
+ * (decode.c: snappy + zero-copy protobuf walk + validation), publishes the
+ * good series as ONE message on the write topic and turns the outcome into
+ * an HTTP status. recv_on_write is the storage side: it subscribes to the
  * write topic (so federate and third-party plugins store the same way) and
  * appends into the tenant's TSDB, committing before it returns.
  *
