@@ -38,9 +38,10 @@ static int usage(void)
 
 static int is_block_dir(const char *dir)
 {
-    char p[PATH_MAX];
+    char p[PATH_MAX + 16];
     struct stat st;
-    snprintf(p, sizeof p, "%s/meta.json", dir);
+    if ((size_t)snprintf(p, sizeof p, "%s/meta.json", dir) >= sizeof p)
+        return 0;
     return stat(p, &st) == 0;
 }
 
