@@ -32,9 +32,11 @@ Thanos/Prometheus cut such a block with maxTime = last sample + 1.
 plugins/receive on shutdown.)
 """
 import os
+import math
 import signal
 import sys
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
@@ -94,6 +96,14 @@ if mode in ('kill9', 'restart'):
 elif mode:
     e2e.fail('unknown mode ' + mode)
 time.sleep(6)
+# Prometheus' own HTTP API (a second oracle): every raw sample of the last
+# 10 minutes, as a range-vector instant query.
+api_time = time.time()
+st, body = e2e.http('http://127.0.0.1:%d/api/v1/query' % pport,
+                    data=urllib.parse.urlencode({'query': '{__name__=~".+"}[10m]', 'time': '%.3f' % api_time}).encode(),
+                    headers={'Content-Type': 'application/x-www-form-urlencoded'}, timeout=30)
+e2e.check(st == 200, 'prometheus /api/v1/query: %s %s' % (st, body[:300]))
+api = e2e.load_json(body)['data']['result']
 rc = e2e.stop(prom, signal.SIGTERM, timeout=90)
 e2e.check(rc == 0, 'prometheus exited with %s' % rc)
 e2e.log('prometheus stopped')
@@ -159,6 +169,26 @@ extra = [e2e.fmt_series(k) for k in aion_dump if k not in known]
 if extra:
     problems.append('%d series in aion that prometheus does not have, e.g. %s' % (len(extra), extra[:3]))
 e2e.check(not problems, '%d problems:\n  %s' % (len(problems), '\n  '.join(problems[:20])))
+
+# The HTTP API's answer (values as strings, compared as floats; NaN = NaN).
+api_n = 0
+for r in api:
+    key = tuple(sorted((k, v.replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n'))
+                       for k, v in r['metric'].items()))
+    inst = dict(key).get('instance')
+    got = aion_dump.get(with_ext(key), {})
+    for t, v in r['values']:
+        t = int(round(float(t) * 1000))
+        if inst not in cutoff or t > cutoff[inst]:
+            continue
+        g = got.get(t)
+        same = g is not None and (float(g) == float(v) or (math.isnan(float(g)) and math.isnan(float(v))))
+        if not same:
+            problems.append('%s @%d: prometheus API %s, aion %s' % (e2e.fmt_series(key), t, v, g))
+        api_n += 1
+e2e.check(not problems, '%d differences with the HTTP API:\n  %s' % (len(problems), '\n  '.join(problems[:20])))
+e2e.check(api_n >= compared * 0.5, 'the HTTP API answer covered only %d samples' % api_n)
+e2e.log('prometheus HTTP API agrees on %d samples' % api_n)
 scrapes = min(len([t for t in s if t <= cutoff[dict(k)['instance']]])
               for k, s in prom_dump.items() if dict(k).get('__name__') == 'up')
 e2e.check(node_series >= 100, 'only %d node_* series compared' % node_series)
