@@ -132,9 +132,10 @@ static void pretty(pqp_buf *b, const promql_node *n, int level)
         indent(b, level);
         pqp_buf_addc(b, ')');
         break;
-    default: /* selectors and literals never split */
+    default: /* selectors and literals never split: print them whole (the
+              * probe above may have stopped early) */
         indent(b, level);
-        pqp_buf_add(b, line.s, line.len);
+        pqp_print(b, n);
         break;
     }
     free(line.s);

@@ -279,6 +279,9 @@ static const struct {
     {"- - foo", "--foo", "(u- (u- foo))"},
     {"-1 ^ --2", "-1 ^ 2", "(u- (^ 1 2))"},
     {"\"\\x00\"", NULL, NULL},
+    /* longer than a line: Prometheus' multi-line form keeps leaves whole */
+    {"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"", NULL, NULL},
+    {"x{a=\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"}[5m] offset 1m", NULL, NULL},
 };
 
 static const struct {
