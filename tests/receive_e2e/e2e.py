@@ -109,10 +109,19 @@ def free_port():
     return port
 
 
+def _die_with_parent():
+    # If ctest kills this script (timeout: SIGKILL), its peers die with it.
+    try:
+        import ctypes
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
 def spawn(cmd, logfile, env=None, cwd=None):
     f = open(logfile, 'ab')
     p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                         stdin=subprocess.DEVNULL)
+                         stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
     f.close()
     _procs.append(p)
     return p
