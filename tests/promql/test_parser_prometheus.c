@@ -455,8 +455,8 @@ static void gen_expr(sbuf *b, int d)
 static void gen_valid(sbuf *b, int d)
 {
     static const char *names[] = {"http_requests_total", "node_cpu_seconds_total", "up", "x:rate5m",
-                                  "a_metric_name_that_is_so_long_that_a_selector_with_it_alone_does_not_"
-                                  "fit_on_one_line_of_one_hundred_bytes"};
+                                  ("a_metric_name_that_is_so_long_that_a_selector_with_it_alone_does_"
+                                   "not_fit_on_one_line_of_one_hundred_bytes")};
     static const char *matchers[] = {"", "{job=\"api-server\"}", "{instance=~\"10\\\\..*\", mode!=\"idle\"}",
                                      "{a=\"b\",c!~\"d|e\"}"};
     static const char *ops[] = {" + ", " / ", " * on (instance) group_left (job) ", " and ",
