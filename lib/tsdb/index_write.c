@@ -107,7 +107,7 @@ int tsdb_symtab_add(tsdb_symtab *t, const char *s, size_t len)
         return -ENOMEM;
     memcpy(c, s, len);
     c[len] = 0;
-    size_t slot;
+    size_t slot = 0;
     find(t, s, len, h, &slot);
     t->v[t->n] = (struct sym){c, (uint32_t)len, h};
     t->slots[slot] = (uint32_t)(++t->n);
