@@ -35,6 +35,9 @@
  *     (range query or subquery): we use the pinned window at every step.
  *     Prometheus 2.42 shifts the window by (step - first step) and, having
  *     selected data only around t, returns a value for the first step only.
+ *     Likewise Prometheus treats topk/bottomk/quantile(<non-constant param>,
+ *     <expression with @ only>) as step invariant and applies the first
+ *     step's parameter to every step; we evaluate the parameter per step.
  *   - Timestamps, offsets, ranges and @ values are clamped to +-2^62 ms
  *     instead of wrapping around.
  *   - The sample limit counts the samples held at once (live intermediate
