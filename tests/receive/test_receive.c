@@ -322,7 +322,15 @@ static void test_limits(void **state)
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         noise[i] = (uint8_t)x;
     }
-    assert_int_equal(ru_post(&a, "/api/v1/receive", noise, big, V1, &r), 413);
+    /* The host answers 413 and closes while the client may still be sending,
+     * so the client can see a reset instead of the answer (a race outside
+     * receive); a few tries must bring the 413. */
+    long code = -1;
+    for (int i = 0; i < 5 && code != 413; i++) {
+        code = ru_post(&a, "/api/v1/receive", noise, big, V1, &r);
+        assert_true(code == 413 || code == -1);
+    }
+    assert_int_equal(code, 413);
     free(noise);
     /* decompressing past max_decompressed_size: 413 */
     uint8_t *zeros = calloc(1, 300 * 1024);
