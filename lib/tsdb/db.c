@@ -630,6 +630,13 @@ int tsdb_flush_head(tsdb_db *db, char *err, size_t errlen)
         if (hmin > hmax)
             break;
         int64_t bend = block_end(hmin, bd);
+        /* The last block ends just after the newest sample, not at the
+         * aligned boundary (as Prometheus' CompactHead over a RangeHead
+         * does): after a restart the head refuses samples older than the
+         * newest block's end, so an aligned end would refuse every write
+         * until the wall clock reaches it. */
+        if (hmax < bend && hmax < INT64_MAX)
+            bend = hmax + 1;
         if ((rc = cut_block(db, hmin, bend, err, errlen)) < 0)
             break;
         cut = true;

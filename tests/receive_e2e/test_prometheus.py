@@ -19,17 +19,11 @@ the run (SIGKILL, or SIGTERM = graceful with flush_on_shutdown) while
 Prometheus keeps writing; Prometheus retries what failed during the
 downtime, so the comparison must still find everything.
 
-KNOWN BUG (found by `test_prometheus.py restart`, not registered in ctest
-until fixed): a graceful stop cuts the head into a block whose maxTime is
-the END OF ITS ALIGNED 2h RANGE (e.g. minTime 1795609036039, maxTime
-1795615200000, 1.7 h in the future), and after the restart the head refuses
-every sample older than that block's maxTime as "too old" (409,
-aion_receive_refused_samples_total{reason="too_old"}). So after a SIGTERM
-restart every remote write is refused until the wall clock passes the next
-2h boundary; Prometheus drops 4xx batches: up to 2 h of data lost.
-Thanos/Prometheus cut such a block with maxTime = last sample + 1.
-(lib/tsdb tsdb_flush_head + the head's lower bound after reopen; called by
-plugins/receive on shutdown.)
+The restart variant guards a bug it found: a graceful stop cut the head
+into a block ending at the aligned 2h boundary (up to 2 h in the future),
+and after the restart every write was refused as too old (409) until the
+clock passed it. Now the flushed block ends at the newest sample + 1 ms, as
+Prometheus' CompactHead does (lib/tsdb tsdb_flush_head).
 """
 import os
 import math
