@@ -77,13 +77,17 @@ static void collect_process(aion_metric *m, void *arg)
 
 int host_builtin_register(host *h)
 {
-    int rc = 0;
-    rc |= host_http_route(NULL, AION_HTTP_GET | AION_HTTP_HEAD, "/-/healthy",
-                          AION_ROUTE_INLINE | AION_ROUTE_NO_AUTH, healthy, h, "host");
-    rc |= host_http_route(NULL, AION_HTTP_GET | AION_HTTP_HEAD, "/-/ready",
-                          AION_ROUTE_INLINE | AION_ROUTE_NO_AUTH, ready, h, "host");
-    rc |= host_http_route(NULL, AION_HTTP_GET, "/metrics", AION_ROUTE_NO_AUTH, metrics,
-                          h, "host");
+    /* NULL listener: "main" if configured, else the first listener. */
+    int rc = host_http_route(NULL, AION_HTTP_GET | AION_HTTP_HEAD, "/-/healthy",
+                             AION_ROUTE_INLINE | AION_ROUTE_NO_AUTH, healthy, h, "host");
+    if (rc == 0)
+        rc = host_http_route(NULL, AION_HTTP_GET | AION_HTTP_HEAD, "/-/ready",
+                             AION_ROUTE_INLINE | AION_ROUTE_NO_AUTH, ready, h, "host");
+    if (rc == 0)
+        rc = host_http_route(NULL, AION_HTTP_GET, "/metrics", AION_ROUTE_NO_AUTH, metrics,
+                             h, "host");
+    if (rc != 0)
+        return rc;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     start_time = (double)ts.tv_sec + ts.tv_nsec / 1e9;
@@ -103,5 +107,5 @@ int host_builtin_register(host *h)
         aion_metric *x = host_metric_new(pm[i].type, pm[i].name, pm[i].help, NULL, NULL, 0);
         host_metric_on_collect(x, collect_process, (void *)pm[i].which);
     }
-    return rc ? -1 : 0;
+    return 0;
 }

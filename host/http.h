@@ -69,13 +69,22 @@ int host_http_init(unsigned io_threads, char *err, size_t errlen);
  * -ENOMEM; err says why. */
 int host_http_add_listener(const host_http_listener_cfg *cfg, char *err, size_t errlen);
 
-/* Registers a route (before host_http_start). listener NULL = "main". owner
+/* Registers a route (before host_http_start). listener NULL = the default
+ * listener ("main" if configured, else the first one). owner
  * (e.g. the plugin instance name, NULL = host) is kept for messages.
  * Exact paths beat prefixes; the longest prefix wins. Returns 0, -ENOENT
  * (unknown listener), -EEXIST (same path/kind with overlapping methods),
  * -EINVAL, -EBUSY (server already started), -ENOMEM. */
 int host_http_route(const char *listener, unsigned methods, const char *path, int flags,
                     aion_http_handler handler, void *arg, const char *owner);
+
+/* Where the server finds the "authenticator" providers (aion/auth.h) it runs
+ * before middleware: fn fills up to max (vtable, self) pairs and returns the
+ * total, like host_bus_service_list. Called on worker threads for every
+ * request. Set once before host_http_start (host_plugins_init does it with
+ * the bus); NULL = no authenticators. */
+typedef size_t (*host_http_auth_list_fn)(void *ctx, const void **vtables, void **selves, size_t max);
+void host_http_set_auth_source(host_http_auth_list_fn fn, void *ctx);
 
 /* Attaches middleware to a listener (NULL = every listener), run in
  * registration order. Same errors as host_http_route. */

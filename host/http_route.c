@@ -5,17 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* name NULL = the default listener: the one named "main" if configured,
+ * else the first one (a config may name its only listener otherwise). */
 static http_listener *find_listener(const char *name)
 {
     http_server *s = host_http_g;
     if (!s)
         return NULL;
-    if (!name)
-        name = AION_LISTENER_DEFAULT;
+    const char *want = name ? name : AION_LISTENER_DEFAULT;
     for (size_t i = 0; i < s->nlisteners; i++)
-        if (strcmp(s->listeners[i]->name, name) == 0)
+        if (strcmp(s->listeners[i]->name, want) == 0)
             return s->listeners[i];
-    return NULL;
+    return !name && s->nlisteners > 0 ? s->listeners[0] : NULL;
 }
 
 int host_http_route(const char *listener, unsigned methods, const char *path, int flags,

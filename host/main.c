@@ -42,6 +42,16 @@ static void print_diag(const host_diag *d)
         fprintf(stderr, "%s\n", d->lines[i]);
 }
 
+/* Start-up failures are never silent: the collected problems, or `what`
+ * when a step failed without describing itself (e.g. out of memory). */
+static void report_failure(const host_diag *d, const char *what)
+{
+    if (d->n)
+        print_diag(d);
+    else
+        host_error("%s", what);
+}
+
 static const char *type_name(aion_opt_type t)
 {
     static const char *names[] = { "?", "string", "int", "bool", "double", "duration",
@@ -246,7 +256,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (rc != 0) {
-        print_diag(&h.diag);
+        report_failure(&h.diag, "configuration failed (out of memory?)");
         exit_code = EXIT_CONFIG;
         goto out;
     }
@@ -255,8 +265,15 @@ int main(int argc, char **argv)
         exit_code = 1;
         goto out;
     }
-    if (host_builtin_register(&h) != 0 || host_plugins_init(&h) != 0) {
-        print_diag(&h.diag);
+    int brc = host_builtin_register(&h);
+    if (brc != 0) {
+        host_error("cannot register the built-in routes (/-/healthy, /-/ready, /metrics): %s",
+                   strerror(-brc));
+        exit_code = 1;
+        goto out_workers;
+    }
+    if (host_plugins_init(&h) != 0) {
+        report_failure(&h.diag, "plugin init failed");
         exit_code = h.diag.n ? EXIT_CONFIG : 1;
         goto out_workers;
     }
@@ -273,7 +290,7 @@ int main(int argc, char **argv)
         host_log_kv(AION_LOG_INFO, NULL, "listening", kv);
     }
     if (host_plugins_start(&h) != 0) {
-        print_diag(&h.diag);
+        report_failure(&h.diag, "plugin start failed");
         exit_code = 1;
         goto out_stop;
     }

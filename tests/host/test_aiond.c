@@ -381,6 +381,57 @@ static void test_not_ready_and_failing(void **state)
     free(out);
 }
 
+/* No listener named "main": the built-in routes (and plugin routes with no
+ * listener named) go on the first listener; a start-up failure says why. */
+static void test_no_main_listener(void **state)
+{
+    (void)state;
+    char d[512], log[600], *out;
+    new_dir(d, sizeof d, "nomain");
+    snprintf(log, sizeof log, "%s/nomain.log", tmp);
+    int port = free_port(), port2 = free_port();
+    write_file(d, "00.conf",
+               "host = { listeners = ( { name = \"api\"; address = \"127.0.0.1:%d\"; },\n"
+               "                       { name = \"other\"; address = \"127.0.0.1:%d\"; } ); };\n"
+               "plugins = ( { name = \"a\"; path = \"tp_good.so\"; } );\n",
+               port, port2);
+    assert_int_equal(run_aiond(&out, "--check-config", "--config-dir", d), 0);
+    free(out);
+    pid_t pid = start_aiond(d, log);
+    bool up = wait_ready(port, 200);
+    if (!up) {
+        char *l = read_all(log);
+        fprintf(stderr, "aiond log:\n%s\n", l);
+        free(l);
+    }
+    assert_true(up);
+    struct resp r;
+    assert_int_equal(http(port, "GET", "/-/healthy", NULL, &r), 200);
+    assert_int_equal(http(port, "GET", "/metrics", NULL, &r), 200);
+    assert_non_null(strstr(r.body, "aion_build_info{"));
+    assert_int_equal(http(port, "GET", "/tp/a", NULL, &r), 200);
+    assert_int_equal(http(port2, "GET", "/-/healthy", NULL, &r), 404);
+    assert_int_equal(stop_aiond(pid, SIGTERM), 0);
+
+    /* the address is taken: exit 1 with a message naming it */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    int rc = run_aiond(&out, "--config-dir", d, NULL);
+    close(fd);
+    if (rc != 1 || !strstr(out, "level=error"))
+        fprintf(stderr, "aiond output:\n%s\n", out);
+    assert_int_equal(rc, 1);
+    char want[64];
+    snprintf(want, sizeof want, "127.0.0.1:%d", port);
+    assert_non_null(strstr(out, want));
+    free(out);
+}
+
 int main(void)
 {
     const char *b = getenv("AION_BINARY_DIR");
@@ -396,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_run_and_stop),
         cmocka_unit_test(test_middleware),
         cmocka_unit_test(test_not_ready_and_failing),
+        cmocka_unit_test(test_no_main_listener),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

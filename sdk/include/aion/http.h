@@ -3,7 +3,8 @@
  *
  * Listeners are declared in the host config (`host.listeners`); the default
  * one is named "main" on 127.0.0.1:10902. A plugin registers routes (method,
- * exact path or path prefix) on a listener by name during init().
+ * exact path or path prefix) on a listener by name during init(); listener
+ * NULL means "main" if the config has one, else the first listener.
  *
  * THREADS. The host reads each request completely (up to the listener's body
  * limit; 413 past it) on an I/O thread, then runs middleware and the handler
@@ -34,7 +35,12 @@ typedef struct aion_http_req aion_http_req;
 enum {
     AION_ROUTE_PREFIX = 1 << 0, /* path is a prefix ("/api/v1/" matches "/api/v1/query") */
     AION_ROUTE_INLINE = 1 << 1, /* run on the I/O thread (cheap, non-blocking handlers only) */
-    AION_ROUTE_NO_AUTH = 1 << 2,/* middleware does not run (health checks) */
+    AION_ROUTE_NO_AUTH = 1 << 2,/* authenticators and middleware do not run (health checks) */
+    /* Scopes the route needs (aion/auth.h): an authenticated identity
+     * without one of them gets 403. Anonymous requests are not checked. */
+    AION_ROUTE_READ = 1 << 3,   /* needs AION_SCOPE_READ (queries, series, labels) */
+    AION_ROUTE_WRITE = 1 << 4,  /* needs AION_SCOPE_WRITE (remote write) */
+    AION_ROUTE_ADMIN = 1 << 5,  /* needs AION_SCOPE_ADMIN */
 };
 
 typedef enum aion_http_method {

@@ -159,7 +159,8 @@ typedef struct aion_api {
                            const void **vtables, void **selves, size_t max);
 
     /* ---- HTTP (see http.h) ---- */
-    /* Registers a route during init (main thread only). listener NULL = "main".
+    /* Registers a route during init (main thread only). listener NULL = the
+     * default listener: "main" if configured, else the first one.
      * Returns -ENOENT for an unknown listener, -EEXIST for a duplicate route. */
     int (*http_route)(aion_ctx *ctx, const char *listener, unsigned methods, const char *path,
                       int flags, aion_http_handler handler, void *arg);
