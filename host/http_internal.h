@@ -178,6 +178,12 @@ extern http_server *host_http_g;
 const http_route *http_route_match(const http_listener *l, const char *path,
                                    aion_http_method m, unsigned *allow);
 void http_routes_free(http_listener *l);
+
+/* http_auth.c: runs the authenticator providers for r (route not NO_AUTH).
+ * 0 = go on (identity attached or anonymous); 1 = replied (401/403). */
+int http_authenticate(hreq *r);
+/* AION_SCOPE_* bits a route's AION_ROUTE_READ/WRITE/ADMIN flags ask for. */
+uint32_t http_route_scopes(int flags);
 int http_method_from_evhttp(int evcmd, aion_http_method *out);
 
 /* http_req.c */

@@ -284,6 +284,10 @@ static void run_request(void *arg)
     hreq *r = arg;
     atomic_fetch_add(&r->refs, 1); /* keep r readable after a middleware reply */
     if (!(r->route->flags & AION_ROUTE_NO_AUTH)) {
+        if (http_authenticate(r) != 0) {
+            http_req_unref(r);
+            return;
+        }
         for (size_t i = 0; i < r->lst->nmws; i++) {
             const http_mw *mw = &r->lst->mws[i];
             if (mw->fn(r, mw->arg) != 0) {

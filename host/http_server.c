@@ -599,6 +599,7 @@ void host_http_free(void)
     http_server *s = host_http_g;
     if (!s)
         return;
+    host_http_set_auth_source(NULL, NULL); /* the bus it reads may go next */
     if (s->loops) {
         host_http_shutdown(0);
         for (unsigned i = 0; i < s->nloops; i++) {

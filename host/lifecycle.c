@@ -9,6 +9,8 @@
 
 #include "log.h"
 #include "api_io.h"
+#include "http.h"
+#include <aion/auth.h>
 
 int host_plugins_prepare(host *h, bool check_only)
 {
@@ -54,8 +56,16 @@ int host_plugins_prepare(host *h, bool check_only)
     return rc;
 }
 
+static size_t bus_authenticators(void *bus, const void **vtables, void **selves, size_t max)
+{
+    return host_bus_service_list(bus, AION_SERVICE_AUTHENTICATOR, AION_AUTHENTICATOR_VERSION,
+                                 vtables, selves, max);
+}
+
 int host_plugins_init(host *h)
 {
+    /* before any plugin can register one, and before HTTP starts */
+    host_http_set_auth_source(bus_authenticators, h->bus);
     for (size_t i = 0; i < h->nplugins; i++) {
         aion_ctx *ctx = h->plugins[i];
         ctx->diag = &h->diag;

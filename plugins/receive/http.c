@@ -100,8 +100,8 @@ static void handle_write(aion_http_req *req, void *arg)
 
 int recv_http_register(recv *r)
 {
-    int rc = api->http_route(r->ctx, r->listener, AION_HTTP_POST, "/api/v1/receive", 0, handle_write, r);
+    int rc = api->http_route(r->ctx, r->listener, AION_HTTP_POST, "/api/v1/receive", AION_ROUTE_WRITE, handle_write, r);
     if (rc == 0)
-        rc = api->http_route(r->ctx, r->listener, AION_HTTP_POST, "/api/v1/write", 0, handle_write, r);
+        rc = api->http_route(r->ctx, r->listener, AION_HTTP_POST, "/api/v1/write", AION_ROUTE_WRITE, handle_write, r);
     return rc;
 }
