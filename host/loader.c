@@ -158,10 +158,15 @@ done:
     return rc;
 }
 
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 const char *host_default_plugin_dir(const char *argv0)
 {
-    /* Running from a build tree (build/host/aiond): use build/plugins. */
-    static char buf[PATH_MAX + 32];
+    static char buf[PATH_MAX + 64];
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     (void)argv0;
@@ -170,10 +175,20 @@ const char *host_default_plugin_dir(const char *argv0)
         char *slash = strrchr(self, '/');
         if (slash) {
             *slash = '\0';
-            snprintf(buf, sizeof buf, "%s/../plugins", self);
-            struct stat st;
-            if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode) && strstr(self, "/host"))
-                return buf;
+            /* Running from a build tree (build/host/aiond): build/plugins. */
+            size_t l = strlen(self);
+            if (l >= 5 && strcmp(self + l - 5, "/host") == 0) {
+                snprintf(buf, sizeof buf, "%s/../plugins", self);
+                if (is_dir(buf))
+                    return buf;
+            }
+            /* Installed (<prefix>/bin/aiond): <prefix>/<libdir>/aion/plugins,
+             * wherever the prefix was moved or installed to with --prefix. */
+            if (AION_INSTALL_LIBDIR[0] != '/') {
+                snprintf(buf, sizeof buf, "%s/../%s/aion/plugins", self, AION_INSTALL_LIBDIR);
+                if (is_dir(buf))
+                    return buf;
+            }
         }
     }
     return AION_DEFAULT_PLUGIN_DIR;

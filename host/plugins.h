@@ -51,8 +51,11 @@ void host_plugin_unload(aion_ctx *ctx);
  * cycles to diag. Returns 0 or -1. */
 int host_plugins_order(aion_ctx **ctxs, size_t n, host_diag *diag);
 
-/* The default plugin directory: build tree when running from it, else the
- * installed one. */
+/* The default plugin directory: build/plugins when running from a build tree
+ * (build/host/aiond); else <dir of the executable>/../<libdir>/aion/plugins
+ * when it exists (an installed, possibly relocated prefix); else the
+ * configured <prefix>/<libdir>/aion/plugins. Returns a static buffer or a
+ * constant (main thread only). */
 const char *host_default_plugin_dir(const char *argv0);
 
 #endif
