@@ -92,17 +92,25 @@ static int run_aiond(char **out, const char *a1, const char *a2, const char *a3)
     return -1;
 }
 
-static pid_t start_aiond(const char *confdir, const char *log)
+/* Starts aiond in the background; extra (may be NULL) is one more argument
+ * pair, e.g. "--log-level", "debug". */
+static pid_t start_aiond_with(const char *confdir, const char *log, const char *x1, const char *x2)
 {
     pid_t pid = fork();
     if (pid == 0) {
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(fd, 1);
         dup2(fd, 2);
-        execl(aiond, "aiond", "--plugin-dir", plugdir, "--config-dir", confdir, (char *)NULL);
+        execl(aiond, "aiond", "--plugin-dir", plugdir, "--config-dir", confdir, x1, x2,
+              (char *)NULL);
         _exit(127);
     }
     return pid;
+}
+
+static pid_t start_aiond(const char *confdir, const char *log)
+{
+    return start_aiond_with(confdir, log, NULL, NULL);
 }
 
 struct resp {
@@ -320,6 +328,7 @@ static void test_run_and_stop(void **state)
     char *l = read_all(log);
     assert_non_null(strstr(l, "level=info msg=listening"));
     assert_non_null(strstr(l, "msg=\"aiond stopped\""));
+    assert_null(strstr(l, "level=debug"));   /* default level: info */
     free(l);
 }
 
@@ -432,6 +441,42 @@ static void test_no_main_listener(void **state)
     free(out);
 }
 
+/* A plugin whose stop outlasts host.stop_timeout: the watchdog names the
+ * step and exits 1. Also --log-level: debug shows debug lines, a bad level
+ * is refused. */
+static void test_stop_watchdog_and_log_level(void **state)
+{
+    (void)state;
+    char d[512], log[600], *out;
+    new_dir(d, sizeof d, "slowstop");
+    snprintf(log, sizeof log, "%s/slowstop.log", tmp);
+    int port = free_port();
+    write_file(d, "00.conf",
+               "host = { stop_timeout = \"1s\"; listeners = ( { name = \"main\"; address = \"127.0.0.1:%d\"; } ); };\n"
+               "plugins = ( { name = \"slow\"; path = \"tp_good.so\"; config = { slow_stop = \"20s\"; }; } );\n",
+               port);
+    pid_t pid = start_aiond_with(d, log, "--log-level", "debug");
+    assert_true(wait_ready(port, 200));
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = stop_aiond(pid, SIGTERM);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    char *l = read_all(log);
+    if (rc != 1 || !strstr(l, "stop deadline"))
+        fprintf(stderr, "aiond log:\n%s\n", l);
+    assert_int_equal(rc, 1);
+    assert_true(secs < 10);   /* not the 20 s the plugin wanted */
+    assert_non_null(strstr(l, "level=error msg=\"stop deadline of 1000 ms exceeded while stopping plugins; exiting\""));
+    assert_non_null(strstr(l, "level=debug plugin=slow msg=initialized"));
+    assert_null(strstr(l, "msg=\"aiond stopped\""));
+    free(l);
+
+    assert_int_equal(run_aiond(&out, "--log-level", "loud", NULL), 2);
+    assert_non_null(strstr(out, "--log-level: unknown level 'loud' (debug, info, warn, error)"));
+    free(out);
+}
+
 int main(void)
 {
     const char *b = getenv("AION_BINARY_DIR");
@@ -448,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_middleware),
         cmocka_unit_test(test_not_ready_and_failing),
         cmocka_unit_test(test_no_main_listener),
+        cmocka_unit_test(test_stop_watchdog_and_log_level),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
