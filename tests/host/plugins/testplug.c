@@ -6,6 +6,8 @@
  *   tp_noentry   lacks the entry symbol
  *   tp_badabi    declares ABI version 999
  * Every lifecycle call is appended to `trace_file` as "<call> <instance>".
+ * With `metrics = true` it registers a counter, a gauge and a histogram
+ * whose label values (and help texts) need escaping in the text format.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -27,7 +29,11 @@ struct tp {
     _Atomic long ticks;
     aion_timer *timer;
     int reloads;
+    aion_metric *m_requests, *m_duration;   /* NULL unless `metrics` */
 };
+
+/* Label values with every character the text format must escape. */
+#define TP_AWKWARD "say \"hi\" \\ back\\slash\nline 2"
 
 static void trace(struct tp *t, const char *what)
 {
@@ -57,6 +63,12 @@ static void handle(aion_http_req *req, void *arg)
 {
     struct tp *t = arg;
     const aion_identity *id = api->http_identity(req);
+    if (t->m_requests) {
+        const char *v[] = { t->name, TP_AWKWARD, NULL };
+        api->metric_add(t->m_requests, v, 1);
+        const char *hv[] = { api->http_path(req), NULL };
+        api->metric_observe(t->m_duration, hv, 0.042);
+    }
     api->http_reply_text(req, 200, "%s writes=%ld ticks=%ld reloads=%d tenant=%s", t->name,
                          atomic_load(&t->writes), atomic_load(&t->ticks), t->reloads,
                          id->tenant ? id->tenant : "-");
@@ -138,6 +150,27 @@ static int tp_init(aion_ctx *ctx)
         rc = api->http_route(ctx, NULL, AION_HTTP_POST, path, 0, handle_write, t);
     if (rc == 0)
         rc = api->subscribe(ctx, AION_TOPIC_WRITE, on_write, t);
+    if (rc == 0 && api->cfg_bool(ctx, NULL, "metrics", false)) {
+        static const char *const rl[] = { "instance", "note", NULL };
+        static const char *const gl[] = { "where", NULL };
+        static const char *const hl[] = { "path", NULL };
+        static const double bounds[] = { 0.01, 0.05, 0.1 };
+        t->m_requests = api->metric_new(ctx, AION_METRIC_COUNTER, "tp_requests_total",
+                                        "Requests to the test plugin, with a \\ backslash\nand a newline.",
+                                        rl, NULL, 0);
+        aion_metric *g = api->metric_new(ctx, AION_METRIC_GAUGE, "tp_temperature_celsius",
+                                         "A gauge with \"quotes\" in its help.", gl, NULL, 0);
+        t->m_duration = api->metric_new(ctx, AION_METRIC_HISTOGRAM, "tp_request_duration_seconds",
+                                        "Made-up request durations.", hl, bounds, 3);
+        if (!t->m_requests || !g || !t->m_duration)
+            rc = -ENOMEM;
+        else {
+            const char *gv[] = { TP_AWKWARD, NULL };
+            api->metric_set(g, gv, -3.5);
+            const char *gv2[] = { "plain", NULL };
+            api->metric_set(g, gv2, 21);
+        }
+    }
     t->token = api->cfg_string(ctx, NULL, "require_token");
     if (rc == 0 && t->token)
         rc = api->http_middleware(ctx, NULL, auth_mw, t);
@@ -206,6 +239,7 @@ static const aion_option tp_options[] = {
     { "tick", AION_OPT_DURATION, "0", "timer interval", 0 },
     { "slow_stop", AION_OPT_DURATION, "0", "sleep this long in stop", 0 },
     { "answer", AION_OPT_INT, "42", "must be 42 (check_config)", 0 },
+    { "metrics", AION_OPT_BOOL, "false", "register test metrics with awkward label values", 0 },
     { "size", AION_OPT_SIZE, "1MiB", "a size", 0 },
     { "tags", AION_OPT_STRING_LIST, NULL, "a list", 0 },
     { "require_token", AION_OPT_STRING, NULL, "middleware: require this bearer token", AION_OPT_SECRET },
