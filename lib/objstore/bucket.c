@@ -174,6 +174,13 @@ objstore_type objstore_bucket_type(const objstore_bucket *b)
     return b->type;
 }
 
+void objstore_bucket_stats(const objstore_bucket *b, objstore_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    if (b && b->ops->stats)
+        b->ops->stats(b->impl, st);
+}
+
 /* Builds prefix + name into a malloc'ed key after checking the name. */
 static int full_key(objstore_bucket *b, const char *name, int allow_empty, char **key,
                     objstore_err *err)

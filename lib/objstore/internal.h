@@ -32,6 +32,7 @@ typedef struct objstore_ops {
                 objstore_iter_attrs_fn fn, void *ud, objstore_err *err);
     int (*del)(void *impl, const char *name, objstore_err *err);
     int (*check)(void *impl, objstore_err *err);
+    void (*stats)(void *impl, objstore_stats *st); /* NULL: no counters */
     void (*close)(void *impl);
 } objstore_ops;
 

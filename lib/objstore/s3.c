@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,14 @@ typedef struct s3b {
     int multipart;
     int send_md5;
     uint32_t max_keys;
+    /* Counters for objstore_bucket_stats (relaxed atomics). */
+    _Atomic uint64_t n_list, n_list_cont, n_multipart, n_parts, n_aborts, n_aborts_failed;
 } s3b;
+
+static void bump(_Atomic uint64_t *c)
+{
+    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
 
 static int put_range(s3b *b, const char *name, const objstore_src *src, uint64_t off,
                      uint64_t len, const objstore_s3_kv *q, size_t nq, char *etag,
@@ -81,6 +89,8 @@ static void *part_worker(void *arg)
         if (rc == 0 && !j->etags[i][0])
             rc = objstore_seterr(&le, -EIO, OBJSTORE_ERR_FATAL, 0, "BadResponse",
                                  "upload part %zu of %s: no ETag in response", i + 1, j->name);
+        if (rc == 0)
+            bump(&j->b->n_parts);
         if (rc < 0) {
             pthread_mutex_lock(&j->lock);
             if (j->rc == 0) {
@@ -111,14 +121,33 @@ static int add_xml_text(objstore_s3_str *s, const char *t)
     return rc;
 }
 
-static void abort_multipart(s3b *b, const char *name, const char *upload_id)
+/* Aborts a failed multipart upload so its parts are not kept (and billed).
+ * The abort is retried like any request, within its own retry_max_time. When
+ * it fails too (server down past the bound, or no AbortMultipartUpload as in
+ * s3rver 5), the upload's parts stay on the server, invisible to get and
+ * iter: the failure is counted and appended to the upload's error message,
+ * which the caller logs. */
+static void abort_multipart(s3b *b, const char *name, const char *upload_id, objstore_err *err)
 {
     objstore_s3_kv q[] = {{"uploadId", upload_id}};
     s3_request rq = {.method = "DELETE", .key = name, .query = q, .nquery = 1};
     s3_response rs;
-    objstore_err ignored;
-    objstore_s3c_do(&b->c, &rq, &rs, "abort multipart upload", name, &ignored);
+    objstore_err ae = {0};
+    int rc = objstore_s3c_do(&b->c, &rq, &rs, "abort multipart upload", name, &ae);
     objstore_s3c_response_free(&rs);
+    if (rc == 0 || (rc == -ENOENT && !strcmp(ae.code, "NoSuchUpload"))) {
+        bump(&b->n_aborts); /* NoSuchUpload: already gone */
+        return;
+    }
+    bump(&b->n_aborts_failed);
+    if (err) {
+        size_t l = strlen(err->msg);
+        snprintf(err->msg + l, sizeof err->msg - l,
+                 "; then %s; parts of upload ID %s may remain on the server (not visible to "
+                 "get or iter) until a lifecycle rule (AbortIncompleteMultipartUpload) "
+                 "removes them",
+                 ae.msg, upload_id);
+    }
 }
 
 static int upload_multipart(s3b *b, const char *name, const objstore_src *src,
@@ -194,6 +223,7 @@ static int upload_multipart(s3b *b, const char *name, const objstore_src *src,
     objstore_s3c_response_free(&rs);
     if (rc < 0)
         goto fail;
+    bump(&b->n_multipart);
     free(body.p);
     free(etags);
     free(upload_id);
@@ -202,7 +232,7 @@ nomem:
     rc = objstore_seterr(err, -ENOMEM, OBJSTORE_ERR_FATAL, 0, "ENOMEM", "out of memory");
 fail:
     /* No partial object may stay behind (nor its parts billed). */
-    abort_multipart(b, name, upload_id);
+    abort_multipart(b, name, upload_id, err);
     free(body.p);
     free(etags);
     free(upload_id);
@@ -285,6 +315,9 @@ static int s3_iter(void *impl, const char *prefix, int recursive, objstore_iter_
          * bucket: s3rver 5 mis-signs "/bucket/". */
         s3_request rq = {.method = "GET", .key = NULL, .query = q, .nquery = nq};
         s3_response rs;
+        bump(&b->n_list);
+        if (token)
+            bump(&b->n_list_cont);
         rc = objstore_s3c_do(&b->c, &rq, &rs, "iter", prefix, err);
         if (rc < 0) {
             objstore_s3c_response_free(&rs);
@@ -372,6 +405,20 @@ static int s3_check(void *impl, objstore_err *err)
     return rc;
 }
 
+static void s3_stats(void *impl, objstore_stats *st)
+{
+    s3b *b = impl;
+    st->requests = atomic_load_explicit(&b->c.n_requests, memory_order_relaxed);
+    st->retries = atomic_load_explicit(&b->c.n_retries, memory_order_relaxed);
+    st->connections = atomic_load_explicit(&b->c.n_connections, memory_order_relaxed);
+    st->list_requests = atomic_load_explicit(&b->n_list, memory_order_relaxed);
+    st->list_continuations = atomic_load_explicit(&b->n_list_cont, memory_order_relaxed);
+    st->multipart_uploads = atomic_load_explicit(&b->n_multipart, memory_order_relaxed);
+    st->parts_uploaded = atomic_load_explicit(&b->n_parts, memory_order_relaxed);
+    st->aborts = atomic_load_explicit(&b->n_aborts, memory_order_relaxed);
+    st->aborts_failed = atomic_load_explicit(&b->n_aborts_failed, memory_order_relaxed);
+}
+
 static void s3_close(void *impl)
 {
     s3b *b = impl;
@@ -386,6 +433,7 @@ static const objstore_ops s3_ops = {
     .iter = s3_iter,
     .del = s3_del,
     .check = s3_check,
+    .stats = s3_stats,
     .close = s3_close,
 };
 

@@ -556,6 +556,10 @@ static int attempt_once(s3_client *c, const s3_request *rq, s3_response *rs,
     }
     CURLcode cc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rs->status);
+    long nconn = 0;
+    if (curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK && nconn > 0)
+        atomic_fetch_add_explicit(&c->n_connections, (uint64_t)nconn, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->n_requests, 1, memory_order_relaxed);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
     *sink_rc = a.sink_rc;
     if (a.sink_rc) {
@@ -640,7 +644,9 @@ int objstore_s3c_do(s3_client *c, const s3_request *rq, s3_response *rs, const c
                                              : "HTTPError");
                 snprintf(msg, sizeof msg, "HTTP status %ld", rs->status);
             }
-            retry = rs->status >= 500 || rs->status == 429 || retryable_code(code);
+            /* 501 NotImplemented is permanent (e.g. an S3 subset server). */
+            retry = (rs->status >= 500 && rs->status != 501) || rs->status == 429 ||
+                    retryable_code(code);
         }
         int64_t elapsed = now_ms() - t0;
         if (retry && attempt_no < c->max_retries) {
@@ -653,6 +659,7 @@ int objstore_s3c_do(s3_client *c, const s3_request *rq, s3_response *rs, const c
                 struct timespec ts = {(time_t)(d / 1000), (long)(d % 1000) * 1000000};
                 while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
                     ;
+                atomic_fetch_add_explicit(&c->n_retries, 1, memory_order_relaxed);
                 continue;
             }
         }

@@ -9,6 +9,7 @@
 #include "s3_sign.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 typedef struct s3_client {
     char *scheme;     /* "http" or "https" */
@@ -27,6 +28,8 @@ typedef struct s3_client {
     pthread_mutex_t lock;
     void **pool;      /* idle CURL easy handles */
     size_t npool, cappool;
+    /* Counters for objstore_bucket_stats (relaxed atomics). */
+    _Atomic uint64_t n_requests, n_retries, n_connections;
 } s3_client;
 
 typedef struct s3_request {

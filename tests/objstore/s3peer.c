@@ -142,6 +142,19 @@ int s3peer_wait_log(s3peer *p, const char *needle, int timeout_ms)
     return 0;
 }
 
+int s3peer_count_log(s3peer *p, const char *needle)
+{
+    FILE *f = fopen(p->log, "r");
+    if (!f)
+        return 0;
+    char line[4096];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
 int s3peer_make_tls(s3peer *p, char *ca_out, size_t ca_len)
 {
     if (system("openssl version >/dev/null 2>&1") != 0) {

@@ -29,6 +29,8 @@ int s3peer_start(s3peer *p, const char *stall);
 void s3peer_stop(s3peer *p);
 /* Waits up to timeout_ms for a log line containing needle. 1 found, 0 not. */
 int s3peer_wait_log(s3peer *p, const char *needle, int timeout_ms);
+/* Number of log lines (since the last start) containing needle. */
+int s3peer_count_log(s3peer *p, const char *needle);
 /* Makes a CA and a server certificate for 127.0.0.1 in the scratch dir with
  * the openssl CLI and sets tls_cert/tls_key; ca_out receives the CA path.
  * 0, or 77 when openssl is missing. */

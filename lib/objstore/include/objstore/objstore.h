@@ -7,9 +7,12 @@
  * not race with other calls on the same bucket.
  *
  * Blocking: every call that takes a bucket blocks the calling thread on disk
- * or network I/O (S3 calls include retries with backoff, bounded by
- * retry_max_time_ms). Call them from worker threads, never from an event
- * loop. objstore_config_* functions and objstore_errclass_name never block.
+ * or network I/O (S3 calls include retries with backoff; retry_max_time_ms
+ * bounds the retrying of each HTTP request, so a call made of several
+ * requests - a multipart upload, a listing of several pages - can take
+ * longer). Call them from worker threads, never from an event loop.
+ * objstore_config_* functions, objstore_errclass_name and
+ * objstore_bucket_stats never block.
  *
  * Signals: libcurl runs with CURLOPT_NOSIGNAL (threads), so a TLS write to a
  * connection the server closed can raise SIGPIPE: the process must ignore
@@ -149,9 +152,29 @@ void objstore_bucket_close(objstore_bucket *b);
 int objstore_bucket_check(objstore_bucket *b, objstore_err *err);
 objstore_type objstore_bucket_type(const objstore_bucket *b);
 
+/* Counters since objstore_bucket_open, for tests and metrics; all zero for
+ * FILESYSTEM. Thread-safe and non-blocking; each counter is read atomically
+ * but the set is not one snapshot. */
+typedef struct objstore_stats {
+    uint64_t requests;           /* HTTP requests sent, retries included */
+    uint64_t retries;            /* of those, repeats after a retryable failure */
+    uint64_t connections;        /* TCP connections opened (libcurl's NUM_CONNECTS summed) */
+    uint64_t list_requests;      /* ListObjectsV2 pages requested by iter */
+    uint64_t list_continuations; /* of those, with a continuation-token */
+    uint64_t multipart_uploads;  /* multipart uploads completed */
+    uint64_t parts_uploaded;     /* parts stored (UploadPart answered 2xx) */
+    uint64_t aborts;             /* failed multipart uploads aborted on the server */
+    uint64_t aborts_failed;      /* failed multipart uploads whose abort failed too:
+                                    their parts may remain on the server */
+} objstore_stats;
+void objstore_bucket_stats(const objstore_bucket *b, objstore_stats *st);
+
 /* Uploads a whole object atomically: readers and iter see the old object (or
  * none) until it is complete. S3 uses multipart above part_size and aborts
- * the multipart upload on failure. data is only read during the call. */
+ * the multipart upload on failure; when the abort fails too (retried within
+ * its own retry_max_time), the parts stay on the server, invisible to get and
+ * iter, the error message says so with the upload ID, and
+ * objstore_stats.aborts_failed counts it. data is only read during the call. */
 int objstore_upload_buffer(objstore_bucket *b, const char *name,
                            const void *data, size_t len, objstore_err *err);
 /* Same from a local file, which must not change during the call. */
