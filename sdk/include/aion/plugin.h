@@ -39,6 +39,7 @@
 #include <aion/http.h>
 #include <aion/metrics.h>
 #include <aion/store.h>
+#include <aion/auth.h>
 
 #ifdef __cplusplus
 extern "C" {

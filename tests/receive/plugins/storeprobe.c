@@ -11,8 +11,8 @@
  *                                           would: {__name__="pub", n="i"} i=0..2 with
  *                                           samples t=1000*(k+1), and one series with
  *                                           unsorted labels; prints the aion_write_result
- * It also installs middleware: a request with "X-Test-Identity: T" gets an
- * identity bound to tenant T (as an auth plugin would attach).
+ * It also provides an authenticator: a request with "X-Test-Identity: T"
+ * gets an identity bound to tenant T (as an auth plugin would attach).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -205,14 +205,23 @@ static void h_publish(aion_http_req *req, void *arg)
                          (unsigned long long)r.samples_stored, (unsigned long long)r.series_refused, r.message);
 }
 
-static int identity_mw(aion_http_req *req, void *arg)
+/* An authenticator provider (aion/auth.h), as an auth plugin would be:
+ * "X-Test-Identity: T" is an identity bound to tenant T with read and write
+ * scopes ("X-Test-Scopes: read" = read only); no header: abstain. */
+static aion_auth_decision probe_auth(void *self, const aion_auth_request *req, aion_auth_result *out)
 {
-    (void)arg;
-    const char *t = api->http_header(req, "X-Test-Identity");
-    if (t && *t)
-        api->http_set_identity(req, "tester", t, AION_SCOPE_READ | AION_SCOPE_WRITE);
-    return 0;
+    (void)self;
+    const char *t = req->header(req, "X-Test-Identity");
+    if (!t || !*t)
+        return AION_AUTH_ABSTAIN;
+    const char *sc = req->header(req, "X-Test-Scopes");
+    snprintf(out->subject, sizeof out->subject, "tester");
+    snprintf(out->tenant, sizeof out->tenant, "%s", t);
+    out->scopes = sc && strcmp(sc, "read") == 0 ? AION_SCOPE_READ : AION_SCOPE_READ | AION_SCOPE_WRITE;
+    return AION_AUTH_ALLOW;
 }
+
+static const aion_authenticator_vtable probe_auth_vt = { probe_auth };
 
 static int probe_init(aion_ctx *ctx)
 {
@@ -227,7 +236,8 @@ static int probe_init(aion_ctx *ctx)
     if (rc == 0)
         rc = api->http_route(ctx, NULL, AION_HTTP_POST, "/probe/publish", 0, h_publish, ctx);
     if (rc == 0)
-        rc = api->http_middleware(ctx, NULL, identity_mw, NULL);
+        rc = api->service_register(ctx, AION_SERVICE_AUTHENTICATOR, AION_AUTHENTICATOR_VERSION,
+                                   &probe_auth_vt, NULL);
     return rc;
 }
 
