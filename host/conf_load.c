@@ -377,13 +377,14 @@ int host_conf_load_dir(host_conf *c, const char *dir, host_diag *d)
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         defaults(c);
-        host_diag_add(d, dir, 0, "config directory %s", stat(dir, &st) != 0 ? strerror(errno) : "is not a directory");
+        host_diag_add(d, NULL, 0, "config directory %s: %s", dir,
+                      stat(dir, &st) != 0 ? strerror(errno) : "not a directory");
         return -1;
     }
     DIR *dh = opendir(dir);
     if (!dh) {
         defaults(c);
-        host_diag_add(d, dir, 0, "cannot open config directory: %s", strerror(errno));
+        host_diag_add(d, NULL, 0, "config directory %s: %s", dir, strerror(errno));
         return -1;
     }
     char **names = NULL;

@@ -240,7 +240,9 @@ static void test_check_config(void **state)
     char missing[600];
     snprintf(missing, sizeof missing, "%s/does-not-exist", tmp);
     assert_int_equal(run_aiond(&out, "--config-dir", missing, NULL), 2);
-    assert_non_null(strstr(out, "does-not-exist: config directory No such file or directory"));
+    char want[700];
+    snprintf(want, sizeof want, "config directory %s: No such file or directory\n", missing);
+    assert_non_null(strstr(out, want));
     free(out);
 
     assert_int_equal(run_aiond(&out, "--bogus", NULL, NULL), 2);

@@ -215,10 +215,6 @@ typedef struct aion_api {
     int64_t (*now_ms)(void);
 } aion_api;
 
-/* The host passes the table when it loads the plugin, before init: the
- * plugin keeps the pointer (valid until the process exits). */
-typedef const aion_api *(*aion_plugin_api_fn)(aion_ctx *ctx);
-
 /*
  * The one exported symbol. Use:
  *
@@ -228,7 +224,9 @@ typedef const aion_api *(*aion_plugin_api_fn)(aion_ctx *ctx);
  *
  * aion_api_get is how a plugin reaches the table without linking against a
  * host symbol: the host stores the table pointer in the first word of every
- * aion_ctx it hands out.
+ * aion_ctx it hands out. Call it in init (and in check_config, which runs
+ * before init); the pointer may be kept and stays valid until the process
+ * exits.
  */
 static inline const aion_api *aion_api_get(aion_ctx *ctx)
 {
