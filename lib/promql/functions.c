@@ -62,9 +62,12 @@ static bool is_date_fn(promql_function_id fn)
     }
 }
 
-/* Go's math.Log (FreeBSD e_log.c, as Go's amd64 code computes it), so ln,
- * log2 and log10 give Prometheus' exact bits; libm's log may differ in the
- * last place. */
+/* Go's math.Log as its amd64 assembly (log_amd64.s) computes it (FreeBSD
+ * e_log.c), so ln, log2 and log10 give Prometheus' exact bits; libm's log
+ * may differ in the last place. The assembly splits x into fraction and
+ * exponent straight from the bits, without normalising subnormals first, so
+ * a subnormal x gives about -709.09 (as if x were 2^-1023 * (1 + tiny)):
+ * ln(1e-320) is -709.0895657128236 in Prometheus on amd64, and here. */
 static double go_log(double x)
 {
     const double ln2hi = 6.93147180369123816490e-01, ln2lo = 1.90821492927058770002e-10,
@@ -77,8 +80,12 @@ static double go_log(double x)
         return NAN;
     if (x == 0)
         return -INFINITY;
-    int ki;
-    double f1 = frexp(x, &ki);
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int ki = (int)((bits >> 52) & 0x7ff) - 0x3fe;
+    bits = (bits & 0x000fffffffffffffULL) | 0x3fe0000000000000ULL; /* fraction in [0.5, 1) */
+    double f1;
+    memcpy(&f1, &bits, sizeof f1);
     if (f1 < M_SQRT2 / 2) {
         f1 *= 2;
         ki--;

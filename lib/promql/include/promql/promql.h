@@ -49,8 +49,8 @@
  *     see lib/labels for the few Go/PCRE2 regex differences.
  *   - Transcendental functions use the C library: exp, pow (^), atan2 and
  *     the trigonometric/hyperbolic functions can differ from Go's math
- *     package in the last bit (ln, log2, log10 follow Go's algorithm and
- *     match exactly). Everything else, including rate/increase
+ *     package in the last bit (ln, log2, log10 follow Go's amd64 algorithm
+ *     and match exactly, subnormal arguments included). Everything else, including rate/increase
  *     extrapolation, *_over_time with Kahan summation, aggregations and
  *     histogram_quantile, was compared bit for bit with Prometheus 2.42.
  *   - Native histograms are not supported: histogram_count/_sum/_fraction
