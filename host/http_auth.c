@@ -29,19 +29,6 @@ static const char *auth_header(const aion_auth_request *req, const char *name)
     return host_http_header(req->host_data, name);
 }
 
-static const char *method_str(aion_http_method m)
-{
-    switch (m) {
-    case AION_HTTP_GET: return "GET";
-    case AION_HTTP_POST: return "POST";
-    case AION_HTTP_PUT: return "PUT";
-    case AION_HTTP_DELETE: return "DELETE";
-    case AION_HTTP_HEAD: return "HEAD";
-    case AION_HTTP_OPTIONS: return "OPTIONS";
-    default: return "OTHER";
-    }
-}
-
 uint32_t http_route_scopes(int flags)
 {
     uint32_t s = 0;
@@ -74,7 +61,7 @@ int http_authenticate(hreq *r)
     uint32_t need = http_route_scopes(r->route->flags);
     aion_auth_request in = {
         .listener = r->lst->name,
-        .method = method_str(r->method),
+        .method = http_method_name(r->method),
         .path = r->path,
         .remote_addr = r->remote,
         .route_scopes = need,

@@ -182,6 +182,8 @@ void http_routes_free(http_listener *l);
 /* http_auth.c: runs the authenticator providers for r (route not NO_AUTH).
  * 0 = go on (identity attached or anonymous); 1 = replied (401/403). */
 int http_authenticate(hreq *r);
+/* http_reply.c: "GET", "POST", ... ("OTHER" for anything else). */
+const char *http_method_name(aion_http_method m);
 /* AION_SCOPE_* bits a route's AION_ROUTE_READ/WRITE/ADMIN flags ask for. */
 uint32_t http_route_scopes(int flags);
 int http_method_from_evhttp(int evcmd, aion_http_method *out);

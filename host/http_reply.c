@@ -55,7 +55,7 @@ static const char *reason(int status)
     }
 }
 
-static const char *method_name(aion_http_method m)
+const char *http_method_name(aion_http_method m)
 {
     switch (m) {
     case AION_HTTP_GET: return "GET";
@@ -199,7 +199,7 @@ static void finish(hreq *r)
         char code[16];
         snprintf(code, sizeof(code), "%d", r->status);
         const char *route = r->route ? r->route->path : "none";
-        const char *lv[] = { r->lst->name, route, method_name(r->method), code, NULL };
+        const char *lv[] = { r->lst->name, route, http_method_name(r->method), code, NULL };
         if (s->m_requests)
             host_metric_add(s->m_requests, lv, 1);
         const char *dv[] = { r->lst->name, route, NULL };
@@ -209,7 +209,7 @@ static void finish(hreq *r)
         if (host_log_get_level() <= AION_LOG_DEBUG) { /* access log */
             char dur[32];
             snprintf(dur, sizeof(dur), "%.6f", secs);
-            const char *kv[] = { "listener", r->lst->name, "method", method_name(r->method),
+            const char *kv[] = { "listener", r->lst->name, "method", http_method_name(r->method),
                                  "path", r->path, "code", code, "duration", dur,
                                  "remote", r->remote, NULL };
             host_log_kv(AION_LOG_DEBUG, "http", "request", kv);
