@@ -12,6 +12,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "api_io.h"
+#include <aion/auth.h>
 #include "http.h"
 
 /* ---- instance ---- */
@@ -224,6 +225,13 @@ static int api_publish(aion_ctx *ctx, const char *topic, aion_msg *msg, void *re
 static int api_service_register(aion_ctx *ctx, const char *name, uint32_t version,
                                 const void *vtable, void *self)
 {
+    /* HTTP serves from before start(): an authenticator registered later
+     * would leave the first requests unguarded */
+    if (name && strcmp(name, AION_SERVICE_AUTHENTICATOR) == 0 && ctx->state != HOST_PLUGIN_LOADED) {
+        host_log(AION_LOG_ERROR, ctx->conf->name,
+                 "an authenticator must be registered in init(), before HTTP starts");
+        return -EBUSY;
+    }
     return host_bus_service_register(ctx->host->bus, name, version, vtable, self, ctx);
 }
 

@@ -17,7 +17,8 @@
  *     flags are not enforced for anonymous requests, so a set-up without any
  *     authenticator stays open, as Prometheus and Thanos are by default.
  * A provider guards only what it chooses (e.g. some listeners or paths) by
- * abstaining elsewhere.
+ * abstaining elsewhere. Register it in init(): HTTP serves before plugins
+ * start, so service_register refuses an authenticator later (-EBUSY).
  *
  * Because the decision is a pure function of the request's metadata, other
  * transports can use the same providers (list them with aion_api.service_list).
