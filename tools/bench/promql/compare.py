@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Compares a bench_promql dump (`labels t value` lines) with a Prometheus
 query_range JSON answer. Prints the number of points compared and the
-mismatches (relative tolerance 1e-9); exits 1 on any mismatch."""
+mismatches (relative tolerance 1e-9; the first five on stderr); exits 1 on
+any mismatch."""
 import json, math, sys
 
 def fmt(metric):
@@ -30,6 +31,6 @@ for k in sorted(set(ours) | set(theirs)):
     if not ok:
         bad += 1
         if bad <= 5:
-            print('  mismatch', k, 'aion', a, 'prometheus', b)
-print('  compared %d points, %d mismatches' % (len(theirs), bad))
+            print('  mismatch', k, 'aion', a, 'prometheus', b, file=sys.stderr)
+print('%d points compared, %d mismatches' % (len(theirs), bad))
 sys.exit(1 if bad else 0)
