@@ -5,10 +5,13 @@
  * Each eval runs as an instant query, a 3-step range query (T-1m..T+1m) and
  * the @-modifier variants, exactly as ../shared/conformance/promql/README.md
  * describes. Prints failures as `file:line: ...`, a line per file and a total;
- * exits 1 on any failure. Evals that need native histograms are skipped. */
+ * exits 1 on any failure (a path that cannot be read and a folder with no
+ * *.test file count as failures), 2 on bad usage. Evals that need native
+ * histograms are skipped and listed by name (docs/promql.md). */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,20 +86,38 @@ static void run_path(const char *path, runner_counts *total, char ***skipped, si
     char **names = NULL;
     size_t n = 0;
     struct dirent *de;
+    bool oom = false;
     while ((de = readdir(d))) {
         size_t l = strlen(de->d_name);
         if (l < 6 || strcmp(de->d_name + l - 5, ".test") != 0)
             continue;
         char **nn = realloc(names, (n + 1) * sizeof *nn);
-        if (!nn)
-            break;
-        names = nn;
         size_t pl = strlen(path) + l + 2;
-        names[n] = malloc(pl);
-        if (names[n])
-            snprintf(names[n++], pl, "%s/%s", path, de->d_name);
+        char *full = nn ? malloc(pl) : NULL;
+        if (nn)
+            names = nn;
+        if (!full) {
+            oom = true;
+            break;
+        }
+        snprintf(full, pl, "%s/%s", path, de->d_name);
+        names[n++] = full;
     }
     closedir(d);
+    if (oom) {
+        printf("%s:0: out of memory listing the folder\n", path);
+        total->failed++;
+    }
+    if (n == 0 && !oom) {
+        /* a folder without scripts is a mistake (wrong path, files not
+         * copied), not a pass */
+        printf("%s:0: no .test files in this folder\n", path);
+        total->failed++;
+    }
+    if (n == 0) {
+        free(names);
+        return;
+    }
     qsort(names, n, sizeof *names, cmp_str);
     for (size_t i = 0; i < n; i++) {
         run_file(names[i], total, skipped, nskipped);
