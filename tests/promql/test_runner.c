@@ -2,7 +2,7 @@
  * an extra series, a missing series, the wrong order under eval_ordered, a
  * scalar where a vector is expected, an eval_fail whose query succeeds and
  * a syntax error in a query, with the exact counts and `name:line:` lines
- * it prints. Then the promql-test program itself (argv[1]) on temporary
+ * it prints; which evals count as needing native histograms. Then the promql-test program itself (argv[1]) on temporary
  * folders: per-file lines, the total line and the exit code. */
 #include <errno.h>
 #include <fcntl.h>
@@ -169,6 +169,83 @@ static void test_runner_whole_file_failures(void **state)
     assert_contains(out, "val:2: invalid value x3");
 }
 
+/* Only evals that truly need native histograms are skipped: those expecting
+ * a histogram value and those whose selectors match a series loaded in
+ * histogram notation (later script versions). histogram_count, _sum and
+ * _fraction on float series run and return nothing, as in 2.42 (checked
+ * with promtool 2.42: empty results for float input). */
+static const char native[] =
+    "load 5m\n"                                                           /* 1 */
+    "  hist {{schema:0 sum:4 count:4 buckets:[1 2 1]}}x10\n"              /* 2 */
+    "  hist2{a=\"x\"} 1 {{schema:0 sum:4 count:4 buckets:[1 2 1]}} 3\n"  /* 3 */
+    "  float_metric{a=\"1\"} 0+1x10\n"                                   /* 4 */
+    "\n"                                                                  /* 5 */
+    "eval instant at 10m histogram_count(float_metric)\n"                 /* 6: runs */
+    "\n"                                                                  /* 7 */
+    "eval instant at 10m histogram_sum(rate(float_metric[10m]))\n"        /* 8: runs */
+    "\n"                                                                  /* 9 */
+    "eval instant at 10m histogram_fraction(0, 1, float_metric)\n"        /* 10: runs */
+    "\n"                                                                  /* 11 */
+    "eval instant at 10m float_metric\n"                                  /* 12: runs */
+    "  float_metric{a=\"1\"} 2\n"                                        /* 13 */
+    "\n"                                                                  /* 14 */
+    "eval instant at 10m histogram_count(hist)\n"                         /* 15: skipped */
+    "  {} 4\n"                                                            /* 16 */
+    "\n"                                                                  /* 17 */
+    "eval instant at 10m sum({__name__=~\".+\"})\n"                       /* 18: skipped */
+    "  {} 2\n"                                                            /* 19 */
+    "\n"                                                                  /* 20 */
+    "eval instant at 10m hist2 + 1\n"                                     /* 21: skipped */
+    "  {a=\"x\"} 4\n"                                                    /* 22 */
+    "\n"                                                                  /* 23 */
+    "eval instant at 10m float_metric * 0\n"                              /* 24: skipped */
+    "  {a=\"1\"} {{schema:0 sum:4 count:4 buckets:[1 2 1]}}\n"           /* 25 */
+    "\n"                                                                  /* 26 */
+    "eval instant at 10m histogram_count(float_metric)\n"                 /* 27: runs, fails */
+    "  {a=\"1\"} 2\n"                                                    /* 28 */
+    "\n"                                                                  /* 29 */
+    "eval instant at 10m {a=\"1\"}\n"                                     /* 30: runs */
+    "  float_metric{a=\"1\"} 2\n"                                        /* 31 */
+    "\n"                                                                  /* 32 */
+    "clear\n"                                                             /* 33 */
+    "\n"                                                                  /* 34 */
+    "eval instant at 10m histogram_count(hist)\n";                        /* 35: runs (cleared) */
+
+static void test_runner_native_skips(void **state)
+{
+    (void)state;
+    char out[16384];
+    runner_counts c = {0};
+    char **skipped = NULL;
+    size_t ns = 0;
+    /* the names, then the counts and lines with stdout captured */
+    fflush(stdout);
+    FILE *devnull = fopen("/dev/null", "w");
+    assert_non_null(devnull);
+    int saved = dup(1);
+    assert_true(saved >= 0 && dup2(fileno(devnull), 1) >= 0);
+    runner_run_text("nh", native, strlen(native), &c, &skipped, &ns);
+    fflush(stdout);
+    assert_true(dup2(saved, 1) >= 0);
+    close(saved);
+    fclose(devnull);
+    assert_int_equal(ns, 4);
+    assert_string_equal(skipped[0], "nh:15: histogram_count(hist)");
+    assert_string_equal(skipped[1], "nh:18: sum({__name__=~\".+\"})");
+    assert_string_equal(skipped[2], "nh:21: hist2 + 1");
+    assert_string_equal(skipped[3], "nh:24: float_metric * 0");
+    for (size_t i = 0; i < ns; i++)
+        free(skipped[i]);
+    free(skipped);
+
+    c = run_captured("nh", native, out, sizeof out, &ns);
+    assert_int_equal(c.passed, 6);
+    assert_int_equal(c.failed, 1);
+    assert_int_equal(c.skipped, 4);
+    assert_contains(out, "nh:27: eval histogram_count(float_metric): expected metric {a=\"1\"} with 2 not found");
+    assert_contains(out, "nh: 6 passed, 1 failed, 4 skipped\n");
+}
+
 /* ---- the promql-test program ------------------------------------------- */
 
 static void write_file(const char *dir, const char *name, const char *text)
@@ -258,6 +335,18 @@ static void test_program(void **state)
     write_file(sub, "b_fail.test", fail_script);
     write_file(sub, "ignored.txt", "not a script\n");
     write_file(empty, "README", "no scripts here\n");
+    char hdir[4096];
+    snprintf(hdir, sizeof hdir, "%s/hist", dir);
+    assert_int_equal(mkdir(hdir, 0700), 0);
+    write_file(hdir, "h.test",
+               "load 5m\n"
+               "  h {{schema:0 sum:4 count:4 buckets:[1 2 1]}}x10\n"
+               "  f 1\n"
+               "\n"
+               "eval instant at 10m histogram_count(h)\n"
+               "  {} 4\n"
+               "\n"
+               "eval instant at 10m histogram_sum(f)\n");
 
     /* one passing and one failing file: failures, per-file lines in name
      * order, the total; exit 1 */
@@ -289,6 +378,16 @@ static void test_program(void **state)
     assert_contains(out, "no .test files in this folder");
     assert_contains(out, "2 passed, 1 failed, 0 skipped\n");
 
+    /* skipped evals are listed by name after the files, before the total */
+    rc = run_binary(hdir, NULL, out, sizeof out);
+    snprintf(want, sizeof want,
+             "%s/h.test: 1 passed, 0 failed, 1 skipped\n"
+             "skipped (needs native histograms): %s/h.test:5: histogram_count(h)\n"
+             "1 passed, 0 failed, 1 skipped\n",
+             hdir, hdir);
+    assert_string_equal(out, want);
+    assert_int_equal(rc, 0);
+
     /* a path that does not exist, and no arguments at all */
     snprintf(file, sizeof file, "%s/nope", dir);
     rc = run_binary(file, NULL, out, sizeof out);
@@ -309,6 +408,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_runner_detects_failures),
         cmocka_unit_test(test_runner_whole_file_failures),
+        cmocka_unit_test(test_runner_native_skips),
         cmocka_unit_test(test_program),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -142,12 +142,48 @@ static int compare_range(const cmd *c, bool scalar, int64_t t, const promql_resu
 
 typedef struct walkinfo {
     bool unsafe_at; /* calls a function that makes @ variants meaningless */
-    bool native;    /* needs native histograms */
+    /* native-histogram series loaded so far (borrowed from the script) */
+    const lset *const *native;
+    size_t nnative;
+    bool reads_native; /* a selector matches one of them */
+    bool oom;
 } walkinfo;
+
+/* Does the selector's matcher set accept one of the native series? */
+static void check_native(walkinfo *w, const promql_node *vs)
+{
+    size_t nm = vs->vector.n_matchers;
+    labels_matcher **ms = calloc(nm + 1, sizeof *ms);
+    if (!ms) {
+        w->oom = true;
+        return;
+    }
+    static const labels_match_type types[] = {
+        [PROMQL_MATCH_EQ] = LABELS_MATCH_EQ, [PROMQL_MATCH_NE] = LABELS_MATCH_NEQ,
+        [PROMQL_MATCH_RE] = LABELS_MATCH_RE, [PROMQL_MATCH_NRE] = LABELS_MATCH_NRE};
+    size_t k;
+    for (k = 0; k < nm; k++) {
+        const promql_matcher *m = &vs->vector.matchers[k];
+        char err[256];
+        if (labels_matcher_new(types[m->op], m->name, strlen(m->name), m->value, m->value_len, &ms[k], err,
+                               sizeof err) < 0)
+            break; /* the query will fail on its own; not a histogram question */
+    }
+    if (k == nm)
+        for (size_t i = 0; i < w->nnative && !w->reads_native; i++)
+            if (labels_matches((const labels_matcher *const *)ms, nm, w->native[i]->l, w->native[i]->n))
+                w->reads_native = true;
+    for (size_t i = 0; i < k; i++)
+        labels_matcher_free(ms[i]);
+    free(ms);
+}
 
 static int visit(promql_node *n, promql_node *parent, void *ctx)
 {
     walkinfo *w = ctx;
+    (void)parent;
+    if (n->kind == PROMQL_NODE_VECTOR && w->nnative)
+        check_native(w, n);
     if (n->kind != PROMQL_NODE_CALL)
         return 0;
     switch (n->call.func) {
@@ -163,11 +199,6 @@ static int visit(promql_node *n, promql_node *parent, void *ctx)
     case PROMQL_FN_TIME:
     case PROMQL_FN_TIMESTAMP:
         w->unsafe_at = true;
-        break;
-    case PROMQL_FN_HISTOGRAM_COUNT:
-    case PROMQL_FN_HISTOGRAM_SUM:
-    case PROMQL_FN_HISTOGRAM_FRACTION:
-        w->native = true;
         break;
     default:
         break;
@@ -284,10 +315,23 @@ static int run_eval(const cmd *c, const promql_queryable *q, char *msg, size_t m
     return rc;
 }
 
-static int run_load(const cmd *c, promql_memstore *m, char *msg, size_t ml)
+/* Loads the float series; native-histogram ones are only remembered in
+ * *native (grown as needed) so evals reading them can be skipped. */
+static int run_load(const cmd *c, promql_memstore *m, const lset ***native, size_t *nnative, char *msg,
+                    size_t ml)
 {
     for (size_t i = 0; i < c->nseries; i++) {
         const load_series *s = &c->series[i];
+        if (s->native) {
+            const lset **nn = realloc(*native, (*nnative + 1) * sizeof *nn);
+            if (!nn) {
+                snprintf(msg, ml, "out of memory");
+                return -1;
+            }
+            *native = nn;
+            nn[(*nnative)++] = &s->ls;
+            continue;
+        }
         for (size_t j = 0; j < s->n; j++) {
             if (!s->present[j])
                 continue;
@@ -313,24 +357,42 @@ void runner_run_text(const char *path, const char *text, size_t len, runner_coun
         goto out;
     }
     promql_memstore *m = promql_memstore_new();
+    if (!m) {
+        printf("%s:0: out of memory\n", path);
+        c.failed = 1;
+        script_free(&s);
+        goto out;
+    }
     promql_queryable q = promql_memstore_queryable(m);
+    const lset **native = NULL; /* native-histogram series since the last clear */
+    size_t nnative = 0;
     for (size_t i = 0; i < s.ncmds; i++) {
         const cmd *cm = &s.cmds[i];
         char msg[2048];
         switch (cm->kind) {
         case CMD_CLEAR:
             promql_memstore_clear(m);
+            nnative = 0;
             break;
         case CMD_LOAD:
-            if (run_load(cm, m, msg, sizeof msg) < 0) {
+            if (run_load(cm, m, &native, &nnative, msg, sizeof msg) < 0) {
                 printf("%s:%d: %s\n", path, cm->line, msg);
                 c.failed++;
             }
             break;
         case CMD_EVAL: {
-            walkinfo w = {0};
+            /* Only what truly needs native histograms is skipped: an
+             * expected histogram value, or a selector matching a series
+             * loaded in histogram notation. histogram_count/_sum/_fraction
+             * on float series run (2.42 returns nothing for floats). */
+            walkinfo w = {.native = native, .nnative = nnative};
             promql_walk(cm->expr, visit, &w);
-            if (w.native) {
+            if (w.oom) {
+                printf("%s:%d: out of memory\n", path, cm->line);
+                c.failed++;
+                break;
+            }
+            if (cm->native_expected || w.reads_native) {
                 c.skipped++;
                 char name[1200];
                 snprintf(name, sizeof name, "%s:%d: %s", path, cm->line, cm->expr_text);
@@ -352,6 +414,7 @@ void runner_run_text(const char *path, const char *text, size_t len, runner_coun
         }
         }
     }
+    free(native);
     promql_memstore_free(m);
     script_free(&s);
 out:

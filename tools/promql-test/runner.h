@@ -10,9 +10,12 @@ typedef struct runner_counts {
 } runner_counts;
 
 /* Parses and runs one script held in text[len]; name is used in messages.
- * Adds to *total and prints `name: N passed, N failed, N skipped`. Names of
- * skipped (native-histogram) evals are appended to *skipped (malloc()ed
- * strings the caller frees, array too). */
+ * Adds to *total and prints `name: N passed, N failed, N skipped`. An eval
+ * is skipped when it truly needs native histograms: it expects a histogram
+ * value (`{{...}}`), or one of its selectors matches a series a `load` gave
+ * in histogram notation (since the last `clear`). Names of skipped evals
+ * (`name:line: expr`) are appended to *skipped (malloc()ed strings the
+ * caller frees, array too). */
 void runner_run_text(const char *name, const char *text, size_t len, runner_counts *total, char ***skipped,
                      size_t *nskipped);
 

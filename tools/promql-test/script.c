@@ -212,9 +212,13 @@ static int parse_item(const char *s, size_t n, vals *vs)
     return 0;
 }
 
-/* Parses `metric values...` into ls and vals. */
-static int parse_series_line(const char *s, size_t n, lset *ls, vals *vs, char *emsg, size_t elen)
+/* Parses `metric values...` into ls and vals. Values in native-histogram
+ * notation (`{{...}}`, which may contain spaces) are not parsed: *native is
+ * set and vals stays empty. */
+static int parse_series_line(const char *s, size_t n, lset *ls, vals *vs, bool *native, char *emsg,
+                             size_t elen)
 {
+    *native = false;
     promql_series_desc d = {0};
     promql_parse_error perr;
     size_t used = 0;
@@ -248,6 +252,11 @@ static int parse_series_line(const char *s, size_t n, lset *ls, vals *vs, char *
     if (!ls->l)
         return -1;
     size_t i = used;
+    for (size_t j = used; j + 1 < n; j++)
+        if (s[j] == '{' && s[j + 1] == '{') {
+            *native = true;
+            return 0;
+        }
     while (i < n) {
         while (i < n && isspace((unsigned char)s[i]))
             i++;
@@ -445,7 +454,8 @@ int script_parse(const char *text, size_t len, script *out, char *err, size_t er
                 i++;
                 lset l = {0};
                 vals vs = {0};
-                if (parse_series_line(ls[i].s, ls[i].n, &l, &vs, emsg, sizeof emsg) < 0) {
+                bool native;
+                if (parse_series_line(ls[i].s, ls[i].n, &l, &vs, &native, emsg, sizeof emsg) < 0) {
                     free(vs.v);
                     free(vs.p);
                     rc = fail(err, errlen, (int)i + 1, "%s", emsg);
@@ -472,7 +482,7 @@ int script_parse(const char *text, size_t len, script *out, char *err, size_t er
                     free(c->series[k].vals);
                     free(c->series[k].present);
                 }
-                c->series[k] = (load_series){l, vs.v, vs.p, vs.n};
+                c->series[k] = (load_series){l, vs.v, vs.p, vs.n, native};
             }
             continue;
         }
@@ -528,11 +538,18 @@ int script_parse(const char *text, size_t len, script *out, char *err, size_t er
             }
             lset l = {0};
             vals vs = {0};
-            if (parse_series_line(ls[i].s, ls[i].n, &l, &vs, emsg, sizeof emsg) < 0) {
+            bool native;
+            if (parse_series_line(ls[i].s, ls[i].n, &l, &vs, &native, emsg, sizeof emsg) < 0) {
                 free(vs.v);
                 free(vs.p);
                 rc = fail(err, errlen, (int)i + 1, "%s", emsg);
                 break;
+            }
+            if (native) {
+                /* a histogram result: the eval is skipped, the line not kept */
+                c->native_expected = true;
+                lset_free(&l);
+                continue;
             }
             if (vs.n != 1) {
                 lset_free(&l);

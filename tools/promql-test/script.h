@@ -21,6 +21,10 @@ typedef struct load_series {
     double *vals;
     bool *present; /* false: omitted slot `_` */
     size_t n;
+    /* The values use native-histogram notation (`{{schema:0 sum:5 ...}}`,
+     * later script versions): vals is empty and the series is not loaded;
+     * evals that select it are skipped. */
+    bool native;
 } load_series;
 
 typedef struct expect {
@@ -47,6 +51,7 @@ typedef struct cmd {
     double scalar;
     expect *exp;
     size_t nexp;
+    bool native_expected; /* an expected line holds a native histogram ({{...}}) */
 } cmd;
 
 typedef struct script {
