@@ -20,15 +20,17 @@
  *
  * Known differences from Prometheus 2.42 (everything else is meant to answer
  * bit for bit or within float rounding; tools/promql-test checks the upstream
- * test scripts):
+ * test scripts). docs/promql.md has the user-facing list; keep both in step:
  *   - Ties: topk/bottomk/sort/sort_desc among equal values (or NaNs) follow
  *     label order with Go's insertion sort for up to 12 elements and a stable
  *     merge sort above; Prometheus uses storage order (series creation order)
  *     and Go's unstable pdqsort, so it is not deterministic there either.
  *     histogram_quantile and count_values emit groups in first-seen order
  *     (Go: map order).
- *   - Date functions (hour(), year(), ...) on NaN, +-Inf or values outside
- *     int64 give NaN; Go converts those to an arbitrary date.
+ *   - Date functions (hour(), year(), ...) on NaN, +-Inf, values outside
+ *     +-9.2e18 or whose year does not fit a C int (|v| > ~6.7e16 s) give
+ *     NaN. Prometheus on amd64 turns NaN/+-Inf/beyond-int64 into int64 min
+ *     seconds (year 292277026596 for all) and computes far years exactly.
  *   - A range selector with @ under a function call that is not step
  *     invariant (predict_linear, or a non-constant scalar argument as in
  *     quantile_over_time(scalar(q), x[5m] @ t)), evaluated over several steps
