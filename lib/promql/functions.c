@@ -27,7 +27,7 @@ static double days_in_month(int year, int mon /* 1..12 */)
 static double date_fn(promql_function_id fn, double v)
 {
     if (!(v >= -9.2e18 && v <= 9.2e18))
-        return NAN; /* Go converts out-of-range floats unpredictably; see README */
+        return NAN; /* a documented difference: docs/promql.md, "Date functions" */
     time_t t = (time_t)(int64_t)v;
     struct tm tm;
     if (!gmtime_r(&t, &tm))
