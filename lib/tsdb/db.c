@@ -625,9 +625,13 @@ int tsdb_flush_head(tsdb_db *db, char *err, size_t errlen)
     int rc = 0;
     bool cut = false;
     int64_t bd = db->opts.block_duration_ms;
+    /* What the head holds now; samples committed while we cut stay in the
+     * head (and the WAL), else concurrent writers with newer timestamps
+     * would keep the loop going for ever. */
+    int64_t last = atomic_load(&db->head.maxt);
     for (;;) {
-        int64_t hmin = atomic_load(&db->head.mint), hmax = atomic_load(&db->head.maxt);
-        if (hmin > hmax)
+        int64_t hmin = atomic_load(&db->head.mint);
+        if (hmin > last)
             break;
         int64_t bend = block_end(hmin, bd);
         /* The last block ends just after the newest sample, not at the
@@ -635,15 +639,15 @@ int tsdb_flush_head(tsdb_db *db, char *err, size_t errlen)
          * does): after a restart the head refuses samples older than the
          * newest block's end, so an aligned end would refuse every write
          * until the wall clock reaches it. */
-        if (hmax < bend && hmax < INT64_MAX)
-            bend = hmax + 1;
+        if (last < bend && last < INT64_MAX)
+            bend = last + 1;
         if ((rc = cut_block(db, hmin, bend, err, errlen)) < 0)
             break;
         cut = true;
         int64_t nmin = atomic_load(&db->head.mint);
         if (nmin <= atomic_load(&db->head.maxt) && nmin < bend)
-            break;
-        if (bend == INT64_MAX)
+            break; /* no progress */
+        if (bend == INT64_MAX || bend > last)
             break;
     }
     if (rc == 0 && cut)

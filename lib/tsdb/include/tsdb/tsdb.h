@@ -104,8 +104,9 @@ int tsdb_close(tsdb_db *db);
  * wall clock (a parameter so tests can drive time). Blocks on disk I/O. */
 int tsdb_maintain(tsdb_db *db, int64_t now_ms, char *err, size_t errlen);
 
-/* Cuts everything in the head into block(s), e.g. on shutdown, then
- * truncates the WAL. Blocks are aligned to the block duration except the
+/* Cuts everything the head holds when called into block(s), e.g. on
+ * shutdown, then truncates the WAL (samples committed meanwhile with newer
+ * timestamps stay in the head). Blocks are aligned to the block duration except the
  * last, which ends at the newest sample + 1 ms (as Prometheus' CompactHead),
  * so after a reopen samples newer than that are accepted at once. */
 int tsdb_flush_head(tsdb_db *db, char *err, size_t errlen);
