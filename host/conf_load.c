@@ -14,7 +14,7 @@ static const aion_option host_options[] = {
     { "log_level", AION_OPT_STRING, "info", "debug, info, warn or error", 0 },
     { "data_dir", AION_OPT_STRING, "./data", "where plugins keep their data", 0 },
     { "plugin_dir", AION_OPT_STRING, NULL, "where plugin paths without '/' are looked up", 0 },
-    { "worker_threads", AION_OPT_INT, "0", "worker pool size (0 = one per core)", 0 },
+    { "worker_threads", AION_OPT_INT, "0", "worker pool size (0 = two per core, at least 4)", 0 },
     { "io_threads", AION_OPT_INT, "0", "HTTP event loops (0 = one per core)", 0 },
     { "stop_timeout", AION_OPT_DURATION, "30s", "deadline for a graceful stop", 0 },
     { "max_inflight_body_size", AION_OPT_SIZE, "512MiB", "request bodies waiting for handlers past this get 503", 0 },

@@ -157,8 +157,14 @@ int host_workers_start(unsigned nthreads, size_t queue_max)
     if (get_pool())
         return -EALREADY;
     if (nthreads == 0) {
+        /* Two per core, at least 4: handlers block (WAL fsync, disk, S3),
+         * and a worker blocked in fdatasync leaves its core idle. Measured
+         * with remote write at fsync-per-commit on 2 cores: one per core
+         * 3.0-3.4M samples/s, two per core 3.8M. */
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        nthreads = n > 0 ? (unsigned)n : 1;
+        nthreads = n > 0 ? (unsigned)n * 2 : 4;
+        if (nthreads < 4)
+            nthreads = 4;
     }
     if (queue_max == 0)
         queue_max = 4096;

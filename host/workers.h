@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <aion/plugin.h>
 
-/* Starts the pool: nthreads workers (0 = number of online CPUs) and a
+/* Starts the pool: nthreads workers (0 = two per online CPU, at least 4) and a
  * queue of queue_max items (0 = 4096). Returns 0, -EALREADY if running,
  * -ENOMEM, or a negative errno from pthread_create. */
 int host_workers_start(unsigned nthreads, size_t queue_max);
