@@ -14,16 +14,28 @@ const promql_node *pq_unparen(const promql_node *n)
     return n;
 }
 
-int64_t pq_ref_time(pq_ev *ev, const promql_modifiers *mod, int64_t ts)
+/* Points of s within [mint, maxt] (a queryable may return more). */
+static void trim_points(promql_series *s, int64_t mint, int64_t maxt)
 {
-    int64_t base = ts;
-    switch (mod->at) {
-    case PROMQL_AT_TIMESTAMP: base = mod->at_ms; break;
-    case PROMQL_AT_START: base = ev->q->qstart; break;
-    case PROMQL_AT_END: base = ev->q->qend; break;
-    default: break;
+    size_t lo = 0, hi = s->n_points;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->points[mid].t < mint)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return pq_tsub(pq_tclamp(base), mod->offset_ms);
+    size_t a = lo;
+    hi = s->n_points;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->points[mid].t <= maxt)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    s->points += a;
+    s->n_points = lo - a;
 }
 
 /* ---- selection ------------------------------------------------------------ */
@@ -60,6 +72,18 @@ int pq_select(pq_ev *ev, const promql_node *vs, int64_t mint, int64_t maxt, int6
               const char *func, promql_series **out, size_t *n, const pq_lset ***lsets)
 {
     pq_query *q = ev->q;
+    int64_t smin, smax;
+    pq_static_range(ev, &vs->vector.mod, range, &smin, &smax);
+    if (smin > mint)
+        mint = smin;
+    if (smax < maxt)
+        maxt = smax;
+    if (mint > maxt) { /* nothing selected there: no series at all */
+        *out = pq_arena_alloc(&q->arena, sizeof **out);
+        *lsets = pq_arena_alloc(&q->arena, sizeof **lsets);
+        *n = 0;
+        return *out && *lsets ? 0 : pq_oom(q);
+    }
     size_t nm = vs->vector.n_matchers;
     labels_matcher **ms = calloc(nm ? nm : 1, sizeof *ms);
     if (!ms)
@@ -117,6 +141,9 @@ int pq_select(pq_ev *ev, const promql_node *vs, int64_t mint, int64_t maxt, int6
     size_t k = 0;
     for (size_t i = 0; i < ns; i++) {
         promql_series cur = set->series[idx[i]];
+        trim_points(&cur, mint, maxt);
+        if (cur.n_points == 0)
+            continue;
         const pq_lset *m = pq_intern(q, cur.labels, cur.n_labels);
         if (!m) {
             free(idx);
@@ -165,6 +192,12 @@ int pq_eval_vector_selector(pq_ev *ev, const promql_node *vs, bool ts_values, pq
     pq_query *q = ev->q;
     const promql_modifiers *mod = &vs->vector.mod;
     int64_t r0 = pq_ref_time(ev, mod, ev->start), r1 = pq_ref_time(ev, mod, ev->end);
+    /* timestamp(x @ t) resets the offset at every step to reach t alone
+     * (engine.go): it drops both the subquery bookkeeping above and the
+     * selector's own offset, which still narrows the data selected (so
+     * timestamp(x @ 100 offset 1m) gives the last sample at or before 40s) */
+    if (ts_values && mod->at != PROMQL_AT_NONE)
+        r0 = r1 = pq_at_time(ev, mod);
     int64_t lb = q->opts.lookback_delta_ms;
     promql_series *ss;
     size_t ns;
@@ -243,21 +276,39 @@ int pq_eval_subquery(pq_ev *ev, const promql_node *sq, pq_val *out)
     pq_query *q = ev->q;
     int64_t step = pq_tclamp(sq->subquery.step_ms > 0 ? sq->subquery.step_ms : q->opts.default_subquery_step_ms);
     int64_t off = pq_tclamp(sq->subquery.mod.offset_ms), range = pq_tclamp(sq->subquery.range_ms);
-    int64_t ostart = ev->start, oend = ev->end;
-    if (sq->subquery.mod.at != PROMQL_AT_NONE)
-        ostart = oend = pq_tadd(pq_ref_time(ev, &sq->subquery.mod, 0), off);
-    int64_t base = pq_tsub(pq_tsub(ostart, off), range);
+    const promql_modifiers *mod = &sq->subquery.mod;
+    bool at = mod->at != PROMQL_AT_NONE;
+    /* with @, pq_ref_time applies Prometheus' adjusted offset */
+    int64_t end = pq_ref_time(ev, mod, ev->end);
+    int64_t base = pq_tsub(pq_ref_time(ev, mod, ev->start), range);
     int64_t nstart = step * (base / step); /* Go truncates toward zero, as C */
     if (nstart < base)
         nstart = pq_tadd(nstart, step);
-    pq_ev sub = {.q = q, .start = nstart, .end = pq_tsub(oend, off), .interval = step};
+    pq_ev sub = {.q = q, .start = nstart, .end = end, .interval = step, .at = ev->at, .path = ev->path};
+    if (nstart != ev->start) {
+        /* Prometheus sets the @ offsets inside again, against this start */
+        sub.at = (pq_atstate){.x = nstart};
+    } else if (at) {
+        sub.at.sum = off;
+        sub.at.has_ts = true;
+        sub.at.tsp = pq_at_time(ev, mod);
+    } else {
+        sub.at.sum = pq_tadd(sub.at.sum, off);
+    }
+    if (at) {
+        sub.path = (pq_path){.off = off, .range = range, .ts = pq_at_time(ev, mod), .has_ts = true};
+    } else {
+        sub.path.off = pq_tadd(sub.path.off, off);
+        sub.path.range = pq_tadd(sub.path.range, range);
+    }
     out->kind = PQ_MATRIX;
-    if (sub.end < sub.start)
-        return 0;
     /* every step costs memory even when empty: bound it like samples */
-    if ((sub.end - sub.start) / step >= q->opts.max_samples)
+    if (sub.end >= sub.start && (sub.end - sub.start) / step >= q->opts.max_samples)
         return pq_add_samples(q, q->opts.max_samples + 1);
-    sub.nsteps = (size_t)((sub.end - sub.start) / step) + 1;
+    /* with no step at all the expression is still evaluated, as Prometheus
+     * does: a subquery nested inside has a window of its own, and its errors
+     * (e.g. many-to-many matching) must surface */
+    sub.nsteps = sub.end < sub.start ? 0 : (size_t)((sub.end - sub.start) / step) + 1;
     pq_val v = {0};
     int rc = pq_eval(&sub, sq->subquery.expr, &v);
     if (rc < 0) {
@@ -442,10 +493,13 @@ int pq_eval(pq_ev *ev, const promql_node *n, pq_val *out)
 {
     memset(out, 0, sizeof *out);
     PQ_TRY(pq_check_abort(ev->q));
+    if (ev->nsteps > 1 && n->kind != PROMQL_NODE_NUMBER && n->kind != PROMQL_NODE_STRING &&
+        pq_step_invariant(n))
+        return pq_eval_once(ev, n, out);
     switch (n->kind) {
     case PROMQL_NODE_NUMBER:
         out->kind = PQ_SCALAR;
-        out->sv = malloc(ev->nsteps * sizeof(double));
+        out->sv = malloc((ev->nsteps ? ev->nsteps : 1) * sizeof(double));
         if (!out->sv)
             return pq_oom(ev->q);
         for (size_t k = 0; k < ev->nsteps; k++)
@@ -614,6 +668,7 @@ static int exec(const promql_opts *opts, const promql_queryable *qa, const promq
     end = pq_tclamp(end);
     ev.start = start;
     ev.end = end;
+    ev.at.x = start; /* the top-level setOffsetForAtModifier */
     if ((end - start) / ev.interval >= q.opts.max_samples) {
         rc = pq_add_samples(&q, q.opts.max_samples + 1);
         goto done;

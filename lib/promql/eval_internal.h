@@ -113,10 +113,35 @@ typedef struct pq_query {
     size_t errlen;
 } pq_query;
 
+/* Prometheus 2.42 does not pin an @ selector to its timestamp directly: it
+ * turns the @ into an offset relative to an evaluation time (engine.go
+ * setOffsetForAtModifier), once at the top with the query start and again
+ * in every subquery whose aligned start differs from its parent's. Between
+ * two such settings the offsets of the subqueries passed are subtracted, so
+ * when a subquery keeps its parent's start (e.g. `(x @ t)[5m:1m] offset -5m`
+ * at a multiple of 1m) its @ selectors land elsewhere than t. We reproduce
+ * that bookkeeping rather than the intent, as the results must match. */
+typedef struct pq_atstate {
+    int64_t x;    /* evaluation time the offsets were last set against */
+    int64_t sum;  /* subquery offsets passed since (reset at an @ subquery) */
+    int64_t tsp;  /* @ of the nearest such @ subquery, if has_ts */
+    bool has_ts;
+} pq_atstate;
+
+/* The subqueries on the path from the root (engine.go subqueryTimes), which
+ * fix the time range each selector's data is selected over, once per query:
+ * data outside that range is invisible even when a shifted @ looks there. */
+typedef struct pq_path {
+    int64_t off, range, ts;
+    bool has_ts;
+} pq_path;
+
 typedef struct pq_ev {
     pq_query *q;
     int64_t start, end, interval;
     size_t nsteps;
+    pq_atstate at;
+    pq_path path;
 } pq_ev;
 
 #define PQ_TRY(x) do { int rc_ = (x); if (rc_ < 0) return rc_; } while (0)
@@ -193,8 +218,18 @@ int pq_eval_vector_selector(pq_ev *ev, const promql_node *vs, bool ts_values, pq
 /* Selects a selector's series (sorted by labels); *out borrows query memory. */
 int pq_select(pq_ev *ev, const promql_node *vs, int64_t mint, int64_t maxt, int64_t range,
               const char *func, promql_series **out, size_t *n, const pq_lset ***lsets);
-/* The reference time of a selector/subquery with modifiers at step time ts. */
+/* The reference time of a selector/subquery with modifiers at step time ts
+ * (for @: Prometheus' adjusted offset applied to the evaluator's start). */
 int64_t pq_ref_time(pq_ev *ev, const promql_modifiers *mod, int64_t ts);
+/* The @ time in ms (start()/end() resolved); only when mod->at is set. */
+int64_t pq_at_time(const pq_ev *ev, const promql_modifiers *mod);
+/* The range a selector's data is selected over (getTimeRangesForSelector);
+ * range 0: an instant selector, which looks back lookback_delta. */
+void pq_static_range(const pq_ev *ev, const promql_modifiers *mod, int64_t range, int64_t *mint, int64_t *maxt);
+/* Prometheus' step invariance (preprocessExprHelper): such a subtree is
+ * evaluated at the first step only and its samples repeated. */
+bool pq_step_invariant(const promql_node *n);
+int pq_eval_once(pq_ev *ev, const promql_node *n, pq_val *out);
 int pq_eval_subquery(pq_ev *ev, const promql_node *sq, pq_val *out);
 
 /* Helpers from functions_hist.c. */

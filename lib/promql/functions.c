@@ -287,8 +287,8 @@ const pq_lset *pq_absent_labels(pq_query *q, const promql_node *arg)
 static int eval_scalar_fn(pq_ev *ev, pq_val *arg, pq_val *out)
 {
     out->kind = PQ_SCALAR;
-    out->sv = malloc(ev->nsteps * sizeof(double));
-    uint32_t *cnt = calloc(ev->nsteps, sizeof *cnt);
+    out->sv = malloc((ev->nsteps ? ev->nsteps : 1) * sizeof(double));
+    uint32_t *cnt = calloc(ev->nsteps ? ev->nsteps : 1, sizeof *cnt);
     if (!out->sv || !cnt) {
         free(cnt);
         return pq_oom(ev->q);
@@ -369,7 +369,7 @@ int pq_eval_call(pq_ev *ev, const promql_node *n, pq_val *out)
     case PROMQL_FN_TIME:
     case PROMQL_FN_PI:
         out->kind = PQ_SCALAR;
-        out->sv = malloc(ev->nsteps * sizeof(double));
+        out->sv = malloc((ev->nsteps ? ev->nsteps : 1) * sizeof(double));
         if (!out->sv)
             return pq_oom(q);
         for (size_t k = 0; k < ev->nsteps; k++)
@@ -381,8 +381,10 @@ int pq_eval_call(pq_ev *ev, const promql_node *n, pq_val *out)
         /* native histograms only: float samples give no output */
         pq_val a = {0};
         for (size_t i = 0; i < na; i++) {
-            PQ_TRY(pq_eval(ev, n->call.args[i], &a));
+            int rc = pq_eval(ev, n->call.args[i], &a);
             pq_val_release(q, &a);
+            if (rc < 0)
+                return rc;
         }
         out->kind = PQ_VECTOR;
         return 0;

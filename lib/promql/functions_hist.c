@@ -2,6 +2,7 @@
  * classic `le` buckets, as Prometheus 2.42 quantile.go / functions.go. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "eval_internal.h"
 
@@ -43,6 +44,24 @@ static int cmp_bucket(const void *a, const void *b)
     return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/* sort.Sort(buckets) of Go 1.19: for up to 12 elements an insertion sort
+ * with Less = (a < b). The exact algorithm matters when an `le` is NaN,
+ * which compares false both ways. Longer lists use qsort (same order unless
+ * there is a NaN bound). */
+static void sort_buckets(bucket *b, size_t n)
+{
+    if (n > 12) {
+        qsort(b, n, sizeof *b, cmp_bucket);
+        return;
+    }
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && b[j].ub < b[j - 1].ub; j--) {
+            bucket t = b[j];
+            b[j] = b[j - 1];
+            b[j - 1] = t;
+        }
+}
+
 static double bucket_quantile(double q, bucket *b, size_t n)
 {
     if (isnan(q))
@@ -51,7 +70,7 @@ static double bucket_quantile(double q, bucket *b, size_t n)
         return -INFINITY;
     if (q > 1)
         return INFINITY;
-    qsort(b, n, sizeof *b, cmp_bucket);
+    sort_buckets(b, n);
     if (!(isinf(b[n - 1].ub) && b[n - 1].ub > 0))
         return NAN;
     /* coalesce buckets with the same upper bound */
@@ -134,17 +153,119 @@ typedef struct histctx {
     pq_lb lb;
 } histctx;
 
-/* Go strconv.ParseFloat acceptance, close enough: whole string, no spaces. */
+static bool is_digit(char c, bool hex)
+{
+    return (c >= '0' && c <= '9') || (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')));
+}
+
+/* Go's strconv underscoreOK: an underscore only between digits, or after a
+ * base prefix. */
+static bool underscore_ok(const char *s, size_t n)
+{
+    size_t i = 0;
+    char saw = '^';
+    if (n && (s[0] == '+' || s[0] == '-'))
+        i++;
+    bool hex = false;
+    if (n - i >= 2 && s[i] == '0' && strchr("bBoOxX", s[i + 1])) {
+        hex = s[i + 1] == 'x' || s[i + 1] == 'X';
+        i += 2;
+        saw = '0';
+    }
+    for (; i < n; i++) {
+        if (is_digit(s[i], hex)) {
+            saw = '0';
+        } else if (s[i] == '_') {
+            if (saw != '0')
+                return false;
+            saw = '_';
+        } else {
+            if (saw == '_')
+                return false;
+            saw = '!';
+        }
+    }
+    return saw != '_';
+}
+
+static bool prefix_nocase(const char *s, size_t n, const char *w)
+{
+    size_t wl = strlen(w);
+    if (n != wl)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((s[i] | 0x20) != w[i])
+            return false;
+    return true;
+}
+
+/* Go strconv.ParseFloat(s, 64) acceptance, which decides whether an `le`
+ * counts: decimal or hexadecimal (with a p exponent) syntax, underscores
+ * between digits, inf/infinity (signed) and nan in any case, no spaces; an
+ * overflow to +-Inf is an error (ErrRange). The value itself comes from
+ * strtod, which rounds correctly as Go does. */
 static bool parse_le(const char *s, size_t len, double *out)
 {
-    if (len == 0 || len > 64 || s[0] == ' ' || s[0] == '\t' || s[0] == '\n')
+    if (len == 0 || len > 64)
         return false;
+    size_t i = 0;
+    bool neg = false;
+    if (s[0] == '+' || s[0] == '-') {
+        neg = s[0] == '-';
+        i = 1;
+    }
+    if (prefix_nocase(s + i, len - i, "inf") || prefix_nocase(s + i, len - i, "infinity")) {
+        *out = neg ? -INFINITY : INFINITY;
+        return true;
+    }
+    if (i == 0 && prefix_nocase(s, len, "nan")) {
+        *out = NAN;
+        return true;
+    }
     char buf[72];
-    memcpy(buf, s, len);
-    buf[len] = 0;
+    size_t n = 0;
+    bool hex = len - i > 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X');
+    size_t j = hex ? i + 2 : i, digits = 0;
+    bool under = false, dot = false;
+    for (; j < len; j++) { /* mantissa */
+        if (s[j] == '_') {
+            under = true;
+        } else if (s[j] == '.' && !dot) {
+            dot = true;
+        } else if (is_digit(s[j], hex)) {
+            digits++;
+        } else {
+            break;
+        }
+    }
+    if (digits == 0)
+        return false;
+    char e = hex ? 'p' : 'e';
+    if (j < len && (s[j] | 0x20) == e) {
+        j++;
+        if (j < len && (s[j] == '+' || s[j] == '-'))
+            j++;
+        size_t ed = 0;
+        for (; j < len && (is_digit(s[j], false) || s[j] == '_'); j++) {
+            if (s[j] == '_')
+                under = true;
+            else
+                ed++;
+        }
+        if (ed == 0)
+            return false;
+    } else if (hex) {
+        return false; /* a hexadecimal mantissa needs a p exponent */
+    }
+    if (j != len || (under && !underscore_ok(s, len)))
+        return false;
+    for (size_t k = 0; k < len; k++)
+        if (s[k] != '_')
+            buf[n++] = s[k];
+    buf[n] = 0;
     char *end;
     *out = strtod(buf, &end);
-    return end == buf + len;
+    return end == buf + n && !isinf(*out);
 }
 
 static int hist_group(pq_query *q, histctx *c, const pq_lset *m, size_t *gi)

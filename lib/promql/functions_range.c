@@ -310,7 +310,7 @@ int pq_eval_range_call(pq_ev *ev, const promql_node *n, size_t mi, pq_val *out)
     }
     out->kind = PQ_VECTOR;
     if (fn == PROMQL_FN_ABSENT_OVER_TIME) {
-        found = calloc(ev->nsteps, sizeof *found);
+        found = calloc(ev->nsteps ? ev->nsteps : 1, sizeof *found);
         if (!found) {
             rc = pq_oom(q);
             goto done;
@@ -378,7 +378,13 @@ int pq_eval_range_call(pq_ev *ev, const promql_node *n, size_t mi, pq_val *out)
         }
         for (size_t k = 0; k < ev->nsteps; k++) {
             int64_t ts = ev->start + (int64_t)k * ev->interval;
-            int64_t end = pq_ref_time(ev, mod, ts), start = pq_tsub(end, range);
+            /* a subquery's window with @ is placed from its @ alone
+             * (engine.go evalSubquery), unlike its evaluation; both move
+             * with the step when the call is not step invariant */
+            int64_t end = raw || mod->at == PROMQL_AT_NONE
+                              ? pq_ref_time(ev, mod, ts)
+                              : pq_tadd(pq_tsub(pq_at_time(ev, mod), mod->offset_ms), ts - ev->start);
+            int64_t start = pq_tsub(end, range);
             if ((rc = pq_check_abort(q)) < 0)
                 goto done;
             if (hi > 0 && (t[hi - 1] > end || (lo < np && t[lo] > start))) {
@@ -474,5 +480,7 @@ done:
     free(btt);
     free(found);
     free(resets);
+    if (rc < 0) /* callers do not free a failed result */
+        pq_val_free(out);
     return rc;
 }

@@ -1,13 +1,14 @@
 /* promql-test: runs Prometheus PromQL test scripts against lib/promql.
  *
- *   promql-test FILE_OR_DIR...
+ *   promql-test [--instant-only] FILE_OR_DIR...
  *
  * Each eval runs as an instant query, a 3-step range query (T-1m..T+1m) and
  * the @-modifier variants, exactly as ../shared/conformance/promql/README.md
  * describes. Prints failures as `file:line: ...`, a line per file and a total;
  * exits 1 on any failure (a path that cannot be read and a folder with no
  * *.test file count as failures), 2 on bad usage. Evals that need native
- * histograms are skipped and listed by name (docs/promql.md). */
+ * histograms are skipped and listed by name (docs/promql.md). --instant-only
+ * runs just the instant query of each eval (for promtool-made scripts). */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -128,15 +129,20 @@ static void run_path(const char *path, runner_counts *total, char ***skipped, si
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s FILE_OR_DIR...\n", argv[0]);
+    int first = 1;
+    if (argc > 1 && strcmp(argv[1], "--instant-only") == 0) {
+        runner_set_instant_only(true);
+        first = 2;
+    }
+    if (argc <= first) {
+        fprintf(stderr, "usage: %s [--instant-only] FILE_OR_DIR...\n", argv[0]);
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     runner_counts total = {0};
     char **skipped = NULL;
     size_t nskipped = 0;
-    for (int i = 1; i < argc; i++)
+    for (int i = first; i < argc; i++)
         run_path(argv[i], &total, &skipped, &nskipped);
     for (size_t i = 0; i < nskipped; i++) {
         printf("skipped (needs native histograms): %s\n", skipped[i]);

@@ -3,6 +3,7 @@
 #ifndef PROMQL_TEST_RUNNER_H
 #define PROMQL_TEST_RUNNER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct runner_counts {
@@ -18,5 +19,11 @@ typedef struct runner_counts {
  * caller frees, array too). */
 void runner_run_text(const char *name, const char *text, size_t len, runner_counts *total, char ***skipped,
                      size_t *nskipped);
+
+/* Instant queries only: no range-mode and no @-variant checks. For scripts
+ * whose answers come from promtool, which only runs instant queries: where
+ * Prometheus itself is not step invariant (its @ bookkeeping, see
+ * lib/promql/eval_at.c) those checks would fail on Prometheus too. */
+void runner_set_instant_only(bool on);
 
 #endif

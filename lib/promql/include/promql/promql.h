@@ -31,15 +31,13 @@
  *     +-9.2e18 or whose year does not fit a C int (|v| > ~6.7e16 s) give
  *     NaN. Prometheus on amd64 turns NaN/+-Inf/beyond-int64 into int64 min
  *     seconds (year 292277026596 for all) and computes far years exactly.
- *   - A range selector with @ under a function call that is not step
- *     invariant (predict_linear, or a non-constant scalar argument as in
- *     quantile_over_time(scalar(q), x[5m] @ t)), evaluated over several steps
- *     (range query or subquery): we use the pinned window at every step.
- *     Prometheus 2.42 shifts the window by (step - first step) and, having
- *     selected data only around t, returns a value for the first step only.
- *     Likewise Prometheus treats topk/bottomk/quantile(<non-constant param>,
- *     <expression with @ only>) as step invariant and applies the first
- *     step's parameter to every step; we evaluate the parameter per step.
+ *   - @ follows Prometheus 2.42's mechanics, quirks included (offsets set
+ *     against an evaluation time, static selection ranges, step-invariant
+ *     subtrees evaluated once; lib/promql/eval_at.c, docs/promql.md). Only
+ *     its Go panic on some empty nested subqueries ("makeslice: cap out of
+ *     range") is not reproduced: we return the empty result.
+ *   - histogram_quantile with an le="NaN" bucket depends on bucket order
+ *     (label order here, storage order in Prometheus).
  *   - Timestamps, offsets, ranges and @ values are clamped to +-2^62 ms
  *     instead of wrapping around.
  *   - The sample limit counts the samples held at once (live intermediate
