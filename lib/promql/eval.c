@@ -309,8 +309,16 @@ int pq_eval_subquery(pq_ev *ev, const promql_node *sq, pq_val *out)
      * does: a subquery nested inside has a window of its own, and its errors
      * (e.g. many-to-many matching) must surface */
     sub.nsteps = sub.end < sub.start ? 0 : (size_t)((sub.end - sub.start) / step) + 1;
+    /* Prometheus evaluates a step-invariant expression once at the start
+     * even then, so its sample lies past the end, where the window of an @
+     * subquery around this one (placed from the @ alone) can see it */
+    const promql_node *e = sq->subquery.expr;
+    if (sub.nsteps == 0 && e->kind != PROMQL_NODE_NUMBER && e->kind != PROMQL_NODE_STRING && pq_step_invariant(e)) {
+        sub.end = sub.start;
+        sub.nsteps = 1;
+    }
     pq_val v = {0};
-    int rc = pq_eval(&sub, sq->subquery.expr, &v);
+    int rc = pq_eval(&sub, e, &v);
     if (rc < 0) {
         pq_val_free(&v);
         return rc;
@@ -493,8 +501,12 @@ int pq_eval(pq_ev *ev, const promql_node *n, pq_val *out)
 {
     memset(out, 0, sizeof *out);
     PQ_TRY(pq_check_abort(ev->q));
-    if (ev->nsteps > 1 && n->kind != PROMQL_NODE_NUMBER && n->kind != PROMQL_NODE_STRING &&
-        pq_step_invariant(n))
+    /* a step-invariant subtree is evaluated with end = start (Prometheus'
+     * StepInvariantExpr), with a single step too: a subquery's end is its
+     * parent's end less offsets, not a step, and a subquery nested in the
+     * subtree would otherwise count its own steps up to that later end */
+    if (ev->nsteps >= 1 && ev->end != ev->start && n->kind != PROMQL_NODE_NUMBER &&
+        n->kind != PROMQL_NODE_STRING && pq_step_invariant(n))
         return pq_eval_once(ev, n, out);
     switch (n->kind) {
     case PROMQL_NODE_NUMBER:
