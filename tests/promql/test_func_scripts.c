@@ -14,19 +14,11 @@
 #include <cmocka.h>
 
 #include "runner.h"
+#include "script_check.h"
 
 static void run_script(const char *name, const char *text, int want_passed)
 {
-    runner_counts c = {0};
-    char **skipped = NULL;
-    size_t nskipped = 0;
-    runner_run_text(name, text, strlen(text), &c, &skipped, &nskipped);
-    for (size_t i = 0; i < nskipped; i++)
-        free(skipped[i]);
-    free(skipped);
-    assert_int_equal(c.failed, 0);
-    assert_int_equal(c.skipped, 0);
-    assert_int_equal(c.passed, want_passed);
+    psc_run_script(name, text, want_passed, false);
 }
 
 /* functions and aggregations over NaN, Inf and gaps */
