@@ -48,9 +48,7 @@ void pq_static_range(const pq_ev *ev, const promql_modifiers *mod, int64_t range
     *maxt = pq_tsub(e, mod->offset_ms);
 }
 
-/* AtModifierUnsafeFunctions: their result depends on the evaluation time
- * (or on sample timestamps) even when the arguments do not. */
-static bool at_unsafe(promql_function_id f)
+bool promql_function_at_unsafe(promql_function_id f)
 {
     switch (f) {
     case PROMQL_FN_DAYS_IN_MONTH:
@@ -83,7 +81,7 @@ bool pq_step_invariant(const promql_node *n)
     case PROMQL_NODE_AGGREGATE: return pq_step_invariant(n->aggregate.expr);
     case PROMQL_NODE_BINARY: return pq_step_invariant(n->binary.lhs) && pq_step_invariant(n->binary.rhs);
     case PROMQL_NODE_CALL: {
-        bool inv = !at_unsafe(n->call.func);
+        bool inv = !promql_function_at_unsafe(n->call.func);
         for (size_t i = 0; i < n->call.n_args && inv; i++)
             inv = pq_step_invariant(n->call.args[i]);
         return inv;

@@ -186,23 +186,8 @@ static int visit(promql_node *n, promql_node *parent, void *ctx)
         check_native(w, n);
     if (n->kind != PROMQL_NODE_CALL)
         return 0;
-    switch (n->call.func) {
-    case PROMQL_FN_DAYS_IN_MONTH:
-    case PROMQL_FN_DAY_OF_MONTH:
-    case PROMQL_FN_DAY_OF_WEEK:
-    case PROMQL_FN_DAY_OF_YEAR:
-    case PROMQL_FN_HOUR:
-    case PROMQL_FN_MINUTE:
-    case PROMQL_FN_MONTH:
-    case PROMQL_FN_YEAR:
-    case PROMQL_FN_PREDICT_LINEAR:
-    case PROMQL_FN_TIME:
-    case PROMQL_FN_TIMESTAMP:
+    if (promql_function_at_unsafe(n->call.func))
         w->unsafe_at = true;
-        break;
-    default:
-        break;
-    }
     return 0;
 }
 

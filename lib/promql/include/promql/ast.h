@@ -268,6 +268,11 @@ typedef struct promql_function {
 const promql_function *promql_function_info(promql_function_id id);
 /* Case-sensitive lookup by name (as Prometheus); NULL when unknown. */
 const promql_function *promql_function_lookup(const char *name);
+/* Prometheus' AtModifierUnsafeFunctions: the result depends on the
+ * evaluation time or on sample timestamps even when the arguments do not, so
+ * a call of one is never step invariant (date functions, predict_linear,
+ * time, timestamp). */
+bool promql_function_at_unsafe(promql_function_id id);
 
 typedef struct promql_node promql_node;
 
